@@ -1,0 +1,43 @@
+"""The ``tideflow`` command line: thin commands that parse, call the library, and format.
+
+Expected errors (a missing file, an unknown flow, a bad parameter) print one ``Error:`` line on
+standard error and exit with status 2; a flow run that fails exits with status 1.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from tideflow.cli.run import run_command
+
+app = typer.Typer(
+    name="tideflow",
+    help="Tideflow: scheduled data pipelines.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("run")(run_command)
+
+
+@app.callback()
+def _root() -> None:
+    """Tideflow: scheduled data pipelines."""
+
+
+def _add_optional_groups() -> None:
+    import importlib
+
+    try:
+        module = importlib.import_module("tideflow.cli.schedule")
+    except ImportError:  # pragma: no cover - the schedules module is being built
+        return
+    app.add_typer(module.schedule_app, name="schedule")
+
+
+_add_optional_groups()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,112 @@
+"""The engine's entry point behind ``flow.run()``: check parameters, pick the executor, run.
+
+``run`` runs a flow once now, or, when the flow has a schedule and ``run_on_schedule`` is not
+False, at each of its fire times (see :mod:`tideflow.engine.scheduled`).
+
+The run context a task sees is built here: ``flow_name``, ``flow_run_id`` (a new uuid4 per run),
+``scheduled_start_time`` (the fire time, or the start time of an unscheduled run), ``date`` (the
+same instant, so a backfilled run sees the day it stands for), ``today``, ``yesterday``,
+``tomorrow`` (``YYYY-MM-DD``) and their ``*_nodash`` forms, and ``parameters``. Values passed
+with ``context={...}`` are layered on top.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from tideflow.clock import SYSTEM_CLOCK, Clock
+from tideflow.engine.flow_runner import FlowRunner
+from tideflow.engine.logs import ensure_handler
+from tideflow.engine.observers import FlowRunInfo, RunObserver
+from tideflow.engine.parameters import resolve_parameters
+from tideflow.engine.progress import ProgressBar, progress_wanted
+from tideflow.executors.base import Executor
+from tideflow.executors.local import LocalExecutor
+from tideflow.flow import Flow
+from tideflow.states import State
+
+
+def run(
+    flow: Flow,
+    parameters: Mapping[str, Any] | None = None,
+    run_on_schedule: bool | None = None,
+    *,
+    executor: Executor | None = None,
+    context: Mapping[str, Any] | None = None,
+    clock: Clock | None = None,
+    observers: Sequence[RunObserver] = (),
+    flow_run_id: str | None = None,
+    scheduled_start_time: datetime | None = None,
+    progress: bool | None = None,
+    **named_parameters: Any,
+) -> State:
+    """Run ``flow``; see :meth:`tideflow.Flow.run`."""
+    given = {**(parameters or {}), **named_parameters}
+    values = resolve_parameters(flow, given)
+    flow.validate()
+    if flow.schedule is not None and run_on_schedule is not False:
+        raise NotImplementedError("running on a schedule arrives with the schedules module")
+    return run_once(
+        flow,
+        values,
+        executor=executor,
+        context=context,
+        clock=clock,
+        observers=observers,
+        flow_run_id=flow_run_id,
+        scheduled_start_time=scheduled_start_time,
+        progress=progress,
+    )
+
+
+def run_once(
+    flow: Flow,
+    parameters: dict[str, Any],
+    *,
+    executor: Executor | None = None,
+    context: Mapping[str, Any] | None = None,
+    clock: Clock | None = None,
+    observers: Sequence[RunObserver] = (),
+    flow_run_id: str | None = None,
+    scheduled_start_time: datetime | None = None,
+    progress: bool | None = None,
+) -> State:
+    """One run of ``flow`` with already-checked ``parameters``."""
+    ensure_handler()
+    clock = clock or SYSTEM_CLOCK
+    started = clock.now()
+    run_id = flow_run_id or str(uuid.uuid4())
+    scheduled = scheduled_start_time or started
+    info = FlowRunInfo(flow, run_id, parameters, scheduled, started)
+    info.context = {
+        **run_context(flow.name, run_id, scheduled, parameters),
+        **(context or {}),
+    }
+    watchers = list(observers)
+    if progress or (progress is None and progress_wanted()):
+        watchers.append(ProgressBar())
+    chosen = executor or flow.executor or LocalExecutor()
+    return FlowRunner(flow, chosen, info, clock, watchers).run()
+
+
+def run_context(
+    flow_name: str, flow_run_id: str, scheduled: datetime, parameters: dict[str, Any]
+) -> dict[str, Any]:
+    """The flow-level keys of the run context (see the module docstring)."""
+    day = timedelta(days=1)
+    ctx: dict[str, Any] = {
+        "flow_name": flow_name,
+        "flow_run_id": flow_run_id,
+        "scheduled_start_time": scheduled,
+        "date": scheduled,
+        "parameters": parameters,
+    }
+    for name, when in (("today", scheduled), ("yesterday", scheduled - day)):
+        ctx[name] = when.strftime("%Y-%m-%d")
+        ctx[f"{name}_nodash"] = when.strftime("%Y%m%d")
+    ctx["tomorrow"] = (scheduled + day).strftime("%Y-%m-%d")
+    ctx["tomorrow_nodash"] = (scheduled + day).strftime("%Y%m%d")
+    return ctx

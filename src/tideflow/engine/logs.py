@@ -1,0 +1,98 @@
+"""Logging for flow runs: per-task loggers, a readable default handler, and ``log_stdout``.
+
+Each task run logs through ``logging.getLogger("tideflow.task.<name>")`` (``<name>[i]`` for a
+mapped child), available inside the task as ``tideflow.context.get("logger")``. When neither the
+``tideflow`` logger nor the root logger has a handler (a plain script or a notebook), the first
+run installs one that writes lines like::
+
+    [2026-11-25 09:00:00+0000] INFO - tideflow.task.say_hello | Hello
+
+to the *current* ``sys.stderr`` (so notebooks and test capture see it). ``TIDEFLOW_LOG_LEVEL``
+sets its level (default INFO). Applications that configure logging themselves are left alone.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
+
+FORMAT = "[%(asctime)s] %(levelname)s - %(name)s | %(message)s"
+DATE_FORMAT = "%Y-%m-%d %H:%M:%S%z"
+ROOT = "tideflow"
+
+_loggers: dict[str, logging.Logger] = {}
+
+
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler that always writes to whatever ``sys.stderr`` is now."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> io.TextIOBase:
+        return sys.stderr  # type: ignore[return-value]
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        pass
+
+
+def ensure_handler() -> None:
+    """Install the default handler unless logging is already configured."""
+    root = logging.getLogger(ROOT)
+    if root.handlers or logging.getLogger().handlers:
+        return
+    handler = StderrHandler()
+    handler.setFormatter(logging.Formatter(FORMAT, DATE_FORMAT))
+    root.addHandler(handler)
+    root.setLevel(os.environ.get("TIDEFLOW_LOG_LEVEL", "INFO").upper())
+
+
+def task_logger(name: str, map_index: int | None = None) -> logging.Logger:
+    """The logger of task ``name`` (of mapped child ``map_index``)."""
+    full = f"{ROOT}.task.{name}" if map_index is None else f"{ROOT}.task.{name}[{map_index}]"
+    logger = _loggers.get(full)
+    if logger is None:
+        logger = _loggers[full] = logging.getLogger(full)
+    return logger
+
+
+def flow_logger() -> logging.Logger:
+    return logging.getLogger(f"{ROOT}.flow")
+
+
+class _LoggerWriter(io.TextIOBase):
+    """A text stream whose complete lines become INFO records of ``logger``."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self._logger = logger
+        self._buffer = ""
+
+    def write(self, text: str) -> int:
+        self._buffer += text
+        *lines, self._buffer = self._buffer.split("\n")
+        for line in lines:
+            if line.strip():
+                self._logger.info(line)
+        return len(text)
+
+    def flush(self) -> None:
+        if self._buffer.strip():
+            self._logger.info(self._buffer)
+        self._buffer = ""
+
+
+@contextmanager
+def stdout_to(logger: logging.Logger) -> Iterator[None]:
+    """Send ``print`` output to ``logger`` inside the block (for tasks with ``log_stdout``)."""
+    writer = _LoggerWriter(logger)
+    try:
+        with redirect_stdout(writer):
+            yield
+    finally:
+        writer.flush()

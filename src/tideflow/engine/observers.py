@@ -1,0 +1,44 @@
+"""Run observers: how a flow run reports what happens, to whoever listens.
+
+The run loop calls an observer when a flow run starts, each time a task's state changes, and when
+the run ends. Recording runs in a store, the terminal progress display and tests' probes are all
+observers; the loop itself knows none of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tideflow.flow import Flow
+    from tideflow.states import State
+    from tideflow.task import Task
+
+
+@dataclass
+class FlowRunInfo:
+    """What is known about a flow run when it starts."""
+
+    flow: Flow
+    flow_run_id: str
+    parameters: dict[str, Any]
+    scheduled_start_time: datetime
+    started_at: datetime
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+class RunObserver:
+    """Base class with no-op hooks; override the ones you need."""
+
+    def flow_run_started(self, run: FlowRunInfo) -> None:
+        """The run is about to submit its first task."""
+
+    def task_state_changed(
+        self, run: FlowRunInfo, key: str, task: Task, state: State, map_index: int | None
+    ) -> None:
+        """Task ``key`` (child ``map_index`` of a mapped task) entered ``state``."""
+
+    def flow_run_finished(self, run: FlowRunInfo, state: State) -> None:
+        """The run ended in ``state``; called before ``flow.run()`` returns."""

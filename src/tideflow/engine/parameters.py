@@ -1,0 +1,36 @@
+"""Checking and completing a run's parameters against the flow's declared parameters."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from typing import Any
+
+from tideflow.errors import ParameterError
+from tideflow.flow import Flow
+
+
+def resolve_parameters(flow: Flow, given: Mapping[str, Any]) -> dict[str, Any]:
+    """Every parameter's value for a run: ``given`` plus defaults.
+
+    Raises:
+        ParameterError: naming every unknown parameter (with a close match when there is one) and
+            every required parameter that was not given, before anything runs.
+    """
+    declared = {p.name: p for p in flow.parameters()}
+    unknown = sorted(set(given) - set(declared))
+    missing = sorted(n for n, p in declared.items() if p.required and n not in given)
+    if unknown or missing:
+        problems = [_unknown(n, declared) for n in unknown]
+        problems += [f"missing required parameter {n!r}" for n in missing]
+        accepted = ", ".join(p.describe() for _, p in sorted(declared.items())) or "none"
+        raise ParameterError(
+            f"flow {flow.name!r}: {'; '.join(problems)}. The flow's parameters are: {accepted}."
+        )
+    return {n: given.get(n, p.default) for n, p in declared.items()}
+
+
+def _unknown(name: str, declared: Mapping[str, Any]) -> str:
+    close = difflib.get_close_matches(name, list(declared), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown parameter {name!r}{hint}"

@@ -1,0 +1,208 @@
+"""Running one attempt of one task: small state-in, state-out steps.
+
+:func:`run_task` takes a :class:`TaskCall` (the task, its inputs, its upstream states, its
+current state and attempt number, and the flow run's context) and returns the states the task
+went through in this attempt, last one final for the attempt::
+
+    skip check ──> trigger ──> Running ──> call run() ──> Success | Failed | TimedOut | ...
+        │              │                                     └─> Retrying (failure, retries left)
+        └> Skipped     └> TriggerFailed | Paused
+
+It has no knowledge of the rest of the flow or of executors, so the same function runs in the
+calling thread, in a thread pool, in another process or on a Dask worker. Retrying is not done
+here: a ``Retrying`` state with a ``start_time`` goes back to the run loop, which schedules the
+next attempt without holding up other ready tasks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tideflow.context import use_context
+from tideflow.engine.logs import stdout_to, task_logger
+from tideflow.engine.timeouts import TaskTimeout, call_with_timeout
+from tideflow.graph import Edge
+from tideflow.signals import ENDRUN, RETRY, Signal
+from tideflow.states import (
+    Failed,
+    Retrying,
+    Running,
+    Skipped,
+    State,
+    Success,
+    TimedOut,
+    TriggerFailed,
+    check_transition,
+)
+from tideflow.task import Task
+from tideflow.triggers import all_successful
+
+Now = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class TaskCall:
+    """Everything one attempt of a task needs."""
+
+    task: Task
+    key: str
+    inputs: dict[str, Any]
+    upstream_states: dict[Edge, State]
+    state: State
+    run_count: int
+    flow_context: Mapping[str, Any]
+    map_index: int | None = None
+
+
+def run_task(call: TaskCall, now: Now = utcnow) -> list[State]:
+    """Run one attempt of ``call``; return the states it moved through, the final one last."""
+    task = call.task
+    logger = task_logger(task.name, call.map_index)
+    ctx = dict(call.flow_context)
+    ctx.update(
+        task_name=task.name,
+        task_key=call.key,
+        task_full_name=task.name if call.map_index is None else f"{task.name}[{call.map_index}]",
+        task_tags=task.tags,
+        task_run_count=call.run_count,
+        map_index=call.map_index,
+        logger=logger,
+    )
+    history = _History(task, call.state)
+    with use_context(ctx):
+        early = _check_upstream(call) if call.run_count == 1 else None
+        if early is not None:
+            history.move(early)
+            return history.states
+        history.move(Running(timestamp=now()))
+        history.move(_execute(call, logger, now))
+    return history.states
+
+
+class _History:
+    """The states of one attempt; every move is checked and passed through the state handlers."""
+
+    __slots__ = ("state", "states", "task")
+
+    def __init__(self, task: Task, state: State) -> None:
+        self.task = task
+        self.state = state
+        self.states: list[State] = []
+
+    def move(self, new: State) -> None:
+        check_transition(self.state, new)
+        task = self.task
+        for handler in task.state_handlers:
+            try:
+                replaced = handler(task, self.state, new)
+            except Exception as exc:
+                replaced = Failed(f"state handler {_name(handler)} raised {exc!r}", exc)
+            if replaced is not None:
+                new = replaced
+        if task.on_failure is not None and new.is_failed():
+            task.on_failure(task, new)
+        self.states.append(new)
+        self.state = new
+
+
+def _name(fn: object) -> str:
+    return getattr(fn, "__name__", repr(fn))
+
+
+def _check_upstream(call: TaskCall) -> State | None:
+    """The task's final state if it must not run (skip or trigger), else ``None``."""
+    ups = call.upstream_states
+    if not ups:
+        trigger = call.task.trigger
+        if trigger is None or trigger is all_successful:
+            return None
+    elif call.task.skip_on_upstream_skip and any(s.is_skipped() for s in ups.values()):
+        return Skipped("an upstream task was skipped")
+    trigger = call.task.trigger or all_successful
+    try:
+        passed = trigger(ups)
+    except Signal as sig:
+        return sig.state
+    except Exception as exc:
+        return TriggerFailed(f"trigger {_name(trigger)} raised {exc!r}", exc)
+    return None if passed else TriggerFailed(f"trigger {_name(trigger)} did not pass")
+
+
+def _execute(call: TaskCall, logger: logging.Logger, now: Now) -> State:
+    task = call.task
+    try:
+        if task.log_stdout:
+            with stdout_to(logger):
+                value = _call(task, call.inputs)
+        else:
+            value = _call(task, call.inputs)
+    except ENDRUN as end:
+        return end.state
+    except RETRY as sig:
+        return _retrying(call, sig.message or "the task asked to be retried", sig, now, logger)
+    except Signal as sig:
+        return _after_failure(call, sig.state, sig, now, logger)
+    except TaskTimeout:
+        timed_out = TimedOut(f"task timed out after {task.timeout:g} s", TimeoutError())
+        return _after_failure(call, timed_out, TimeoutError(), now, logger)
+    except Exception as exc:
+        failed = Failed(f"{type(exc).__name__}: {exc}", exc)
+        return _after_failure(call, failed, exc, now, logger)
+    return Success(result=value, timestamp=now())
+
+
+def _call(task: Task, inputs: dict[str, Any]) -> Any:
+    if task.timeout is not None:
+        return call_with_timeout(task.run, inputs, task.timeout)
+    return task.run(**inputs)
+
+
+def _after_failure(
+    call: TaskCall, state: State, error: BaseException, now: Now, logger: logging.Logger
+) -> State:
+    """``state``, or ``Retrying`` when it is a failure with retries left that ``retry_on`` allows.
+
+    A failure that will be retried is logged as a one-line warning; a final failure is logged as
+    an error, with the traceback when the task raised an unexpected exception.
+    """
+    task = call.task
+    if (
+        state.is_failed()
+        and call.run_count <= task.max_retries
+        and isinstance(error, task.retry_on)
+    ):
+        return _retrying(call, state.message or state.name, state.result, now, logger)
+    if state.is_failed():
+        unexpected = not isinstance(error, Signal | TimeoutError)
+        logger.error(
+            "Task %r failed: %s", task.name, state.message, exc_info=error if unexpected else None
+        )
+    state.timestamp = now()
+    return state
+
+
+def _retrying(
+    call: TaskCall, reason: str, result: Any, now: Now, logger: logging.Logger
+) -> Retrying:
+    task = call.task
+    at = now()
+    message = (
+        f"attempt {call.run_count} of {task.max_retries + 1} failed ({reason}); "
+        f"retrying in {task.retry_delay:g} s"
+    )
+    logger.warning("Task %r: %s", task.name, message)
+    return Retrying(
+        message,
+        result,
+        start_time=at + timedelta(seconds=task.retry_delay),
+        run_count=call.run_count + 1,
+        timestamp=at,
+    )

@@ -1,0 +1,372 @@
+"""Tasks: the units of work a flow chains together.
+
+A task wraps a function (``@task``) or is a :class:`Task` subclass with a ``run()`` method, plus
+the options that tell the engine how to run it: retries, timeout, trigger, skip behaviour, state
+handlers. Inside ``with Flow(...)``, *calling* a task does not run it: it binds a copy of the task
+into the flow, with its arguments as edges (tasks) or bound constants (anything else), and
+returns the copy so it can be passed on. Outside a flow, call ``task.run(...)`` to run the
+function itself, which is also how tasks are unit tested.
+
+>>> from tideflow import Flow, task
+>>> @task
+... def add(x: int, y: int = 1) -> int:
+...     return x + y
+>>> add.run(1, 2)
+3
+>>> with Flow("adding") as flow:
+...     total = add(add(1), 10)
+>>> sorted(t.name for t in flow.tasks)
+['add', 'add']
+"""
+
+from __future__ import annotations
+
+import copy as copy_module
+import inspect
+import typing
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextvars import ContextVar
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, overload
+
+from tideflow.errors import TaskDefinitionError
+
+if TYPE_CHECKING:
+    from tideflow.flow import Flow
+    from tideflow.states import State
+
+    Trigger = Callable[[dict[Any, State]], bool]
+    StateHandler = Callable[["Task", State, State], "State | None"]
+
+__all__ = ["FunctionTask", "Task", "active_flow", "task"]
+
+RESERVED_ARGUMENTS = frozenset({"upstream_tasks", "mapped", "task_args", "flow"})
+
+# The flow that ``with Flow(...)`` is building, if any (set by Flow.__enter__).
+active_flow: ContextVar[Flow | None] = ContextVar("tideflow_active_flow", default=None)
+
+
+def _seconds(value: float | timedelta | None, option: str, owner: str) -> float | None:
+    if value is None:
+        return None
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    if seconds < 0 or (option == "timeout" and seconds == 0):
+        raise TaskDefinitionError(
+            f"task {owner!r}: {option} must be a positive number of seconds or a timedelta, "
+            f"got {value!r}"
+        )
+    return seconds
+
+
+def _check_signature(sig: inspect.Signature, owner: str) -> None:
+    for param in sig.parameters.values():
+        if param.kind is inspect.Parameter.VAR_POSITIONAL:
+            raise TaskDefinitionError(
+                f"task {owner!r}: run() cannot take *{param.name}; tasks bind arguments by "
+                "name, so give each argument a name"
+            )
+        if param.kind is inspect.Parameter.POSITIONAL_ONLY:
+            raise TaskDefinitionError(
+                f"task {owner!r}: run() cannot take the positional-only argument "
+                f"{param.name!r}; remove the '/' from its signature"
+            )
+        if param.name in RESERVED_ARGUMENTS:
+            raise TaskDefinitionError(
+                f"task {owner!r}: run() cannot take an argument named {param.name!r}; that "
+                f"name is reserved for binding ({', '.join(sorted(RESERVED_ARGUMENTS))})"
+            )
+
+
+def _tuple_length(fn: Callable[..., Any]) -> int | None:
+    """``n`` when ``fn`` is annotated to return ``tuple[a, b, ...]`` with ``n`` fixed items."""
+    try:
+        annotation = typing.get_type_hints(fn).get("return")
+    except Exception:  # unresolvable annotations: no inference, never an error
+        return None
+    if typing.get_origin(annotation) is tuple:
+        args = typing.get_args(annotation)
+        if args and Ellipsis not in args:
+            return len(args)
+    return None
+
+
+class Task:
+    """A unit of work; subclass it and define ``run()``, or use the ``@task`` decorator.
+
+    Args:
+        name: display name (default: the class or function name).
+        slug: the task's key within a flow (default: derived from the name, unique per flow).
+        tags: a collection of strings.
+        max_retries: how many times to run again after a failure; needs ``retry_delay``.
+        retry_delay: seconds or timedelta between attempts; needs ``max_retries``.
+        retry_on: exception type(s) that may be retried (default: any); needs ``max_retries``.
+        timeout: seconds or timedelta; a run over it ends ``TimedOut`` (retries apply).
+        trigger: ``fn(upstream_states) -> bool`` deciding whether to run (default
+            ``all_successful``).
+        skip_on_upstream_skip: skip this task when an upstream task was skipped (default True).
+        state_handlers: ``fn(task, old_state, new_state) -> State | None`` called on each change.
+        on_failure: ``fn(task, state)`` called when the task fails.
+        log_stdout: send ``print`` output inside the task to the task's logger.
+        nout: number of results for tuple unpacking (``a, b = split(x)``).
+    """
+
+    def __init__(
+        self,
+        name: str | None = None,
+        slug: str | None = None,
+        tags: Iterable[str] | None = None,
+        max_retries: int | None = None,
+        retry_delay: float | timedelta | None = None,
+        retry_on: type[BaseException] | Iterable[type[BaseException]] | None = None,
+        timeout: float | timedelta | None = None,
+        trigger: Trigger | None = None,
+        skip_on_upstream_skip: bool = True,
+        state_handlers: Sequence[StateHandler] | None = None,
+        on_failure: Callable[[Task, State], None] | None = None,
+        log_stdout: bool = False,
+        nout: int | None = None,
+    ) -> None:
+        self.name = name or type(self).__name__
+        self.slug = slug
+        if isinstance(tags, str):
+            raise TaskDefinitionError(
+                f"task {self.name!r}: tags must be a collection of strings such as "
+                f"tags=[{tags!r}], not the single string {tags!r}"
+            )
+        self.tags: frozenset[str] = frozenset(tags or ())
+        self._set_retries(max_retries, retry_delay, retry_on)
+        self.timeout = _seconds(timeout, "timeout", self.name)
+        self.trigger = trigger
+        self.skip_on_upstream_skip = skip_on_upstream_skip
+        self.state_handlers: list[StateHandler] = list(state_handlers or ())
+        self.on_failure = on_failure
+        self.log_stdout = log_stdout
+        if nout is not None and (not isinstance(nout, int) or nout < 1):
+            raise TaskDefinitionError(f"task {self.name!r}: nout must be an int >= 1, got {nout!r}")
+        self.nout = nout
+        self.signature = inspect.signature(self._callable())
+        _check_signature(self.signature, self.name)
+
+    def _set_retries(
+        self,
+        max_retries: int | None,
+        retry_delay: float | timedelta | None,
+        retry_on: type[BaseException] | Iterable[type[BaseException]] | None,
+    ) -> None:
+        if (max_retries is None) != (retry_delay is None):
+            raise TaskDefinitionError(
+                f"task {self.name!r}: give max_retries and retry_delay together, e.g. "
+                "max_retries=3, retry_delay=timedelta(seconds=10) (retry_delay=0 retries at once)"
+            )
+        if max_retries is not None and (not isinstance(max_retries, int) or max_retries < 0):
+            raise TaskDefinitionError(
+                f"task {self.name!r}: max_retries must be an int >= 0, got {max_retries!r}"
+            )
+        if retry_on is not None and not max_retries:
+            raise TaskDefinitionError(
+                f"task {self.name!r}: retry_on needs max_retries and retry_delay as well"
+            )
+        self.max_retries = max_retries or 0
+        self.retry_delay = _seconds(retry_delay, "retry_delay", self.name) or 0.0
+        if retry_on is None:
+            self.retry_on: tuple[type[BaseException], ...] = (Exception,)
+        elif isinstance(retry_on, type):
+            self.retry_on = (retry_on,)
+        else:
+            self.retry_on = tuple(retry_on)
+
+    # -- what runs ---------------------------------------------------------------------------
+
+    if TYPE_CHECKING:
+        # Subclasses define run() with their own arguments; typed loosely so that any
+        # signature is a valid override under mypy --strict.
+        run: Callable[..., Any]
+    else:
+
+        def run(self) -> Any:
+            """The work; subclasses override this. Call it directly to run the task by hand."""
+            raise NotImplementedError(f"task {self.name!r}: subclasses of Task must define run()")
+
+    def _callable(self) -> Callable[..., Any]:
+        """The function whose signature defines the task's arguments."""
+        return self.run
+
+    # -- binding into flows ----------------------------------------------------------------
+
+    def __call__(
+        self,
+        *args: Any,
+        upstream_tasks: Iterable[Any] | None = None,
+        mapped: bool = False,
+        task_args: dict[str, Any] | None = None,
+        flow: Flow | None = None,
+        **kwargs: Any,
+    ) -> Task:
+        """Bind a copy of this task into the active flow with these arguments; return the copy."""
+        new = self.copy(**(task_args or {}))
+        return new.bind(*args, upstream_tasks=upstream_tasks, mapped=mapped, flow=flow, **kwargs)
+
+    def bind(
+        self,
+        *args: Any,
+        upstream_tasks: Iterable[Any] | None = None,
+        mapped: bool = False,
+        flow: Flow | None = None,
+        **kwargs: Any,
+    ) -> Task:
+        """Bind this very task (not a copy) into the flow with these arguments."""
+        flow = flow or self._require_flow("bind")
+        try:
+            arguments = dict(self.signature.bind(*args, **kwargs).arguments)
+        except TypeError as exc:
+            raise TaskDefinitionError(
+                f"task {self.name!r} was called with arguments that do not fit run"
+                f"{self.signature}: {exc}"
+            ) from None
+        var_keyword = self._var_keyword()
+        if var_keyword is not None:
+            arguments.update(arguments.pop(var_keyword, {}))
+        flow.set_dependencies(
+            self, upstream_tasks=upstream_tasks, keyword_tasks=arguments, mapped=mapped
+        )
+        return self
+
+    def map(
+        self,
+        *args: Any,
+        upstream_tasks: Iterable[Any] | None = None,
+        task_args: dict[str, Any] | None = None,
+        flow: Flow | None = None,
+        **kwargs: Any,
+    ) -> Task:
+        """Bind a copy that runs once per item of its mapped inputs (see ``unmapped``)."""
+        return self(
+            *args,
+            upstream_tasks=upstream_tasks,
+            mapped=True,
+            task_args=task_args,
+            flow=flow,
+            **kwargs,
+        )
+
+    def _var_keyword(self) -> str | None:
+        for param in self.signature.parameters.values():
+            if param.kind is inspect.Parameter.VAR_KEYWORD:
+                return param.name
+        return None
+
+    def _require_flow(self, action: str) -> Flow:
+        flow = active_flow.get()
+        if flow is None:
+            raise TaskDefinitionError(
+                f"task {self.name!r} was called outside a `with Flow(...)` block. Inside a flow, "
+                f"calling a task adds it to the flow; to {action} it elsewhere pass flow=..., and "
+                f"to run the function itself call {self.name}.run(...) instead."
+            )
+        return flow
+
+    def copy(self, **task_args: Any) -> Task:
+        """A copy of this task (a new identity) with ``task_args`` overriding its attributes."""
+        new = copy_module.copy(self)
+        new.state_handlers = list(self.state_handlers)
+        new.slug = None
+        for attr, value in task_args.items():
+            if not hasattr(self, attr):
+                raise TaskDefinitionError(f"task {self.name!r} has no option {attr!r} to override")
+            setattr(new, attr, frozenset(value) if attr == "tags" else value)
+        return new
+
+    def set_upstream(
+        self, task: Any, key: str | None = None, mapped: bool = False, flow: Flow | None = None
+    ) -> Task:
+        """Make this task depend on ``task`` (as argument ``key`` when given)."""
+        flow = flow or self._require_flow("set dependencies of")
+        flow.add_edge(task, self, key=key, mapped=mapped)
+        return self
+
+    def set_downstream(
+        self, task: Task, key: str | None = None, mapped: bool = False, flow: Flow | None = None
+    ) -> Task:
+        """Make ``task`` depend on this task (receiving it as argument ``key`` when given)."""
+        flow = flow or self._require_flow("set dependencies of")
+        flow.add_edge(self, task, key=key, mapped=mapped)
+        return self
+
+    def set_dependencies(
+        self,
+        upstream_tasks: Iterable[Any] | None = None,
+        downstream_tasks: Iterable[Task] | None = None,
+        keyword_tasks: dict[str, Any] | None = None,
+        mapped: bool = False,
+        flow: Flow | None = None,
+    ) -> Task:
+        flow = flow or self._require_flow("set dependencies of")
+        flow.set_dependencies(
+            self,
+            upstream_tasks=upstream_tasks,
+            downstream_tasks=downstream_tasks,
+            keyword_tasks=keyword_tasks,
+            mapped=mapped,
+        )
+        return self
+
+    # -- results as tasks: t[key] and tuple unpacking -------------------------------------
+
+    def __getitem__(self, key: Any) -> Task:
+        from tideflow.builtin_tasks import GetItem
+
+        return GetItem(name=f"{self.name}[{key!r}]")(self, key)
+
+    def __iter__(self) -> Iterator[Task]:
+        if self.nout is None:
+            raise TypeError(
+                f"task {self.name!r} cannot be unpacked: set nout=N in its options or annotate "
+                "its return type as tuple[...] with a fixed number of items"
+            )
+        return (self[i] for i in range(self.nout))
+
+    def __repr__(self) -> str:
+        return f"<Task: {self.name}>"
+
+
+class FunctionTask(Task):
+    """A task made from a plain function by ``@task``."""
+
+    def __init__(self, fn: Callable[..., Any], name: str | None = None, **kwargs: Any) -> None:
+        if not callable(fn):
+            raise TaskDefinitionError(f"@task needs a function, got {fn!r}")
+        self.fn = fn
+        if kwargs.get("nout") is None:
+            kwargs["nout"] = _tuple_length(fn)
+        super().__init__(name=name or getattr(fn, "__name__", type(fn).__name__), **kwargs)
+        self.__doc__ = fn.__doc__
+        self.__wrapped__ = fn
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fn(*args, **kwargs)
+
+    def _callable(self) -> Callable[..., Any]:
+        return self.fn
+
+
+@overload
+def task(fn: Callable[..., Any], /) -> FunctionTask: ...
+
+
+@overload
+def task(
+    fn: None = None, /, **task_options: Any
+) -> Callable[[Callable[..., Any]], FunctionTask]: ...
+
+
+def task(
+    fn: Callable[..., Any] | None = None, /, **task_options: Any
+) -> FunctionTask | Callable[[Callable[..., Any]], FunctionTask]:
+    """Turn a function into a task: ``@task`` or ``@task(max_retries=3, retry_delay=10)``."""
+    if fn is not None:
+        return FunctionTask(fn, **task_options)
+
+    def decorate(f: Callable[..., Any]) -> FunctionTask:
+        return FunctionTask(f, **task_options)
+
+    return decorate
