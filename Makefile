@@ -35,7 +35,7 @@ unit: $(VENV)/.installed-dev
 test: lint types unit
 
 bench: $(VENV)/.installed-dev
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks --output BENCHMARKS.md
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

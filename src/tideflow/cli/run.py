@@ -43,6 +43,8 @@ def run_command(
         fail(str(exc))
     console.print(task_table(task_rows(state), title=f"Flow {flow.name!r}"))
     run_id = state.context.get("flow_run_id", "?")
-    console.print(f"Flow run {run_id}: {styled_state(state.name)} - {state.message}")
+    console.print(
+        f"Flow run {run_id}: {styled_state(state.name)} - {state.message}", soft_wrap=True
+    )
     if not state.is_successful():
         raise typer.Exit(1)

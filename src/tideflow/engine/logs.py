@@ -50,7 +50,8 @@ def ensure_handler() -> None:
     handler = StderrHandler()
     handler.setFormatter(logging.Formatter(FORMAT, DATE_FORMAT))
     root.addHandler(handler)
-    root.setLevel(os.environ.get("TIDEFLOW_LOG_LEVEL", "INFO").upper())
+    if root.level == logging.NOTSET:
+        root.setLevel(os.environ.get("TIDEFLOW_LOG_LEVEL", "INFO").upper())
 
 
 def task_logger(name: str, map_index: int | None = None) -> logging.Logger:

@@ -1,0 +1,43 @@
+"""Run every benchmark and print (or write) the markdown tables: ``python -m benchmarks``.
+
+``--output BENCHMARKS.md`` also writes them to that file, with the machine and the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks.common import machine, markdown
+
+SUITES = [("Engine (LocalExecutor)", "benchmarks.bench_engine")]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--output", type=Path, help="also write the tables to this file")
+    parser.add_argument("--only", help="run only suites whose module name contains this")
+    args = parser.parse_args()
+    sections = []
+    for title, module_name in SUITES:
+        if args.only and args.only not in module_name:
+            continue
+        module = importlib.import_module(module_name)
+        table = markdown(title, module.run())
+        print(table, "\n", flush=True)
+        sections.append(table)
+    if args.output:
+        header = (
+            "# Benchmarks\n\n"
+            f"Latest run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}.\n"
+            "Command: `make bench` (`python -m benchmarks --output BENCHMARKS.md`). Each figure "
+            "stands beside its floor (the same work without Tideflow), measured in the same run; "
+            "times are the best of several repeats.\n\n"
+        )
+        args.output.write_text(header + "\n\n".join(sections) + "\n")
+
+
+if __name__ == "__main__":
+    main()
