@@ -41,6 +41,12 @@ def load_module(where: str) -> ModuleType:
             f"cannot import module {where!r}: {exc}; give a file path (path/to/file.py:flow) or "
             "a module on the Python path"
         ) from None
+    except Exception as exc:
+        origin = getattr(importlib.util.find_spec(where), "origin", None)
+        line = _failing_line(exc, Path(origin)) if origin else ""
+        raise FlowLoadError(
+            f"importing module {where!r} failed{line}: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def _load_file(path: Path) -> ModuleType:

@@ -100,13 +100,13 @@ class Flow:
 
     def add_task(self, task: Task) -> Task:
         """Add ``task`` (if not already in the flow) and return it."""
-        if task in self._keys:
-            return task
         if not isinstance(task, Task):
             raise FlowDefinitionError(
                 f"flow {self.name!r}: only tasks can be added, got {task!r}; wrap a function "
                 "with @task first"
             )
+        if task in self._keys:
+            return task
         key = self._new_key(task)
         self.graph.add_node(Node(key, task.name, type(task).__name__, tuple(sorted(task.tags))))
         self._tasks[key] = task
@@ -116,7 +116,8 @@ class Flow:
     def _new_key(self, task: Task) -> str:
         if task.slug is not None:
             if task.slug in self._tasks:
-                kind = "parameter" if isinstance(task, Parameter) else "task with the slug"
+                existing = self._tasks[task.slug]
+                kind = "parameter" if isinstance(existing, Parameter) else "task with the key"
                 raise FlowDefinitionError(
                     f"flow {self.name!r} already has a {kind} {task.slug!r}; names of "
                     "parameters and explicit slugs must be unique within a flow"
@@ -194,8 +195,13 @@ class Flow:
             items: dict[str, Any] = {"keys": list(value)}
             items.update({f"arg_{i}": v for i, v in enumerate(value.values())})
         else:
-            kinds: dict[type, type[Task]] = {list: builtin_tasks.List, tuple: builtin_tasks.Tuple}
-            kind = kinds.get(type(value), builtin_tasks.Set)
+            kind: type[Task] = (
+                builtin_tasks.List
+                if isinstance(value, list)
+                else builtin_tasks.Tuple
+                if isinstance(value, tuple)
+                else builtin_tasks.Set
+            )
             collector = kind(name=kind.__name__)
             items = {f"arg_{i}": v for i, v in enumerate(value)}
         self.set_dependencies(collector, keyword_tasks=items)

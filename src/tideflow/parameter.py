@@ -52,8 +52,12 @@ class Parameter(Task):
         if not isinstance(name, str) or not name:
             raise TaskDefinitionError(f"a Parameter needs a non-empty string name, got {name!r}")
         super().__init__(name=name, slug=name, tags=tags)
+        if required is None:
+            required = default is NO_DEFAULT
+        if default is NO_DEFAULT and not required:
+            default = None  # an optional parameter without a default is None, as in Prefect 1
         self.default = default
-        self.required = default is NO_DEFAULT if required is None else required
+        self.required = required
 
     def run(self) -> Any:
         parameters = context.get("parameters") or {}
@@ -63,9 +67,16 @@ class Parameter(Task):
             raise FAIL(f"parameter {self.name!r} is required but was not given")
         return self.default
 
-    def __call__(self, flow: Flow | None = None, **_: Any) -> Parameter:  # type: ignore[override]
+    def __call__(  # type: ignore[override]
+        self, flow: Flow | None = None, upstream_tasks: Iterable[Any] | None = None
+    ) -> Parameter:
         """Add the parameter itself (never a copy) to the active flow."""
-        target = flow or self._require_flow("add")
+        if upstream_tasks:
+            raise TaskDefinitionError(
+                f"parameter {self.name!r} cannot have upstream tasks; parameters are the "
+                "flow's inputs"
+            )
+        target = flow if flow is not None else self._require_flow("add")
         target.add_task(self)
         return self
 

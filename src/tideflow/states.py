@@ -280,7 +280,7 @@ class Cancelled(Finished):
 # Where each state may go next. Finished states are final. Pending may jump straight to a final
 # state because triggers and skips are decided before a task runs.
 _FINAL_FROM_PENDING: frozenset[type[State]] = frozenset(
-    {Skipped, TriggerFailed, Cached, Cancelled, Failed, Mapped, Success}
+    {Skipped, TriggerFailed, Cached, Cancelled, Failed, Mapped, Success, Crashed}
 )
 TRANSITIONS: dict[type[State], frozenset[type[State]]] = {
     Pending: frozenset({Scheduled, Running, Paused}) | _FINAL_FROM_PENDING,

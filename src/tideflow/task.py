@@ -58,6 +58,15 @@ def _seconds(value: float | timedelta | None, option: str, owner: str) -> float 
     return seconds
 
 
+def _tags(tags: Iterable[str] | None, owner: str) -> frozenset[str]:
+    if isinstance(tags, str):
+        raise TaskDefinitionError(
+            f"task {owner!r}: tags must be a collection of strings such as "
+            f"tags=[{tags!r}], not the single string {tags!r}"
+        )
+    return frozenset(tags or ())
+
+
 def _check_signature(sig: inspect.Signature, owner: str) -> None:
     for param in sig.parameters.values():
         if param.kind is inspect.Parameter.VAR_POSITIONAL:
@@ -128,12 +137,7 @@ class Task:
     ) -> None:
         self.name = name or type(self).__name__
         self.slug = slug
-        if isinstance(tags, str):
-            raise TaskDefinitionError(
-                f"task {self.name!r}: tags must be a collection of strings such as "
-                f"tags=[{tags!r}], not the single string {tags!r}"
-            )
-        self.tags: frozenset[str] = frozenset(tags or ())
+        self.tags = _tags(tags, self.name)
         self._set_retries(max_retries, retry_delay, retry_on)
         self.timeout = _seconds(timeout, "timeout", self.name)
         self.trigger = trigger
@@ -141,6 +145,8 @@ class Task:
         self.state_handlers: list[StateHandler] = list(state_handlers or ())
         self.on_failure = on_failure
         self.log_stdout = log_stdout
+        if nout is None:
+            nout = _tuple_length(self._callable())
         if nout is not None and (not isinstance(nout, int) or nout < 1):
             raise TaskDefinitionError(f"task {self.name!r}: nout must be an int >= 1, got {nout!r}")
         self.nout = nout
@@ -215,7 +221,7 @@ class Task:
         **kwargs: Any,
     ) -> Task:
         """Bind this very task (not a copy) into the flow with these arguments."""
-        flow = flow or self._require_flow("bind")
+        flow = flow if flow is not None else self._require_flow("bind")
         try:
             arguments = dict(self.signature.bind(*args, **kwargs).arguments)
         except TypeError as exc:
@@ -269,18 +275,31 @@ class Task:
         """A copy of this task (a new identity) with ``task_args`` overriding its attributes."""
         new = copy_module.copy(self)
         new.state_handlers = list(self.state_handlers)
-        new.slug = None
+        new.slug = None  # a copy is a new task; the flow gives it a key of its own
         for attr, value in task_args.items():
             if not hasattr(self, attr):
                 raise TaskDefinitionError(f"task {self.name!r} has no option {attr!r} to override")
-            setattr(new, attr, frozenset(value) if attr == "tags" else value)
+            setattr(new, attr, value)
+        if task_args.keys() & {"max_retries", "retry_delay", "retry_on"}:
+            # Overrides keep the options they do not name (a copy may raise max_retries and keep
+            # its retry_delay), then pass the constructor's checks.
+            keep_retry_on = None if self.retry_on == (Exception,) else self.retry_on
+            new._set_retries(
+                task_args.get("max_retries", self.max_retries),
+                task_args.get("retry_delay", self.retry_delay),
+                task_args.get("retry_on", keep_retry_on),
+            )
+        if "tags" in task_args:
+            new.tags = _tags(task_args["tags"], new.name)
+        if "timeout" in task_args:
+            new.timeout = _seconds(task_args["timeout"], "timeout", new.name)
         return new
 
     def set_upstream(
         self, task: Any, key: str | None = None, mapped: bool = False, flow: Flow | None = None
     ) -> Task:
         """Make this task depend on ``task`` (as argument ``key`` when given)."""
-        flow = flow or self._require_flow("set dependencies of")
+        flow = flow if flow is not None else self._require_flow("set dependencies of")
         flow.add_edge(task, self, key=key, mapped=mapped)
         return self
 
@@ -288,7 +307,7 @@ class Task:
         self, task: Task, key: str | None = None, mapped: bool = False, flow: Flow | None = None
     ) -> Task:
         """Make ``task`` depend on this task (receiving it as argument ``key`` when given)."""
-        flow = flow or self._require_flow("set dependencies of")
+        flow = flow if flow is not None else self._require_flow("set dependencies of")
         flow.add_edge(self, task, key=key, mapped=mapped)
         return self
 
@@ -300,7 +319,7 @@ class Task:
         mapped: bool = False,
         flow: Flow | None = None,
     ) -> Task:
-        flow = flow or self._require_flow("set dependencies of")
+        flow = flow if flow is not None else self._require_flow("set dependencies of")
         flow.set_dependencies(
             self,
             upstream_tasks=upstream_tasks,
@@ -336,8 +355,6 @@ class FunctionTask(Task):
         if not callable(fn):
             raise TaskDefinitionError(f"@task needs a function, got {fn!r}")
         self.fn = fn
-        if kwargs.get("nout") is None:
-            kwargs["nout"] = _tuple_length(fn)
         super().__init__(name=name or getattr(fn, "__name__", type(fn).__name__), **kwargs)
         self.__doc__ = fn.__doc__
         self.__wrapped__ = fn
