@@ -6,7 +6,6 @@ ever written to the user's home, and without the terminal progress bar.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,11 +15,13 @@ from tideflow.clock import FakeClock
 
 
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def _isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     home = tmp_path_factory.mktemp("tideflow-home")
     monkeypatch.setenv("TIDEFLOW_HOME", str(home))
     monkeypatch.setenv("TIDEFLOW_PROGRESS", "0")
-    yield home
+    return home
 
 
 @pytest.fixture

@@ -50,4 +50,5 @@ def test_the_progress_bar_counts_finished_and_failed_tasks() -> None:
     bar.flow_run_finished(run, Failed())
     assert [u["completed"] for u in updates] == [1, 2]
     assert updates[-1]["failures"] == "[red]1 failed"
-    assert len(flow) == 3 and c in flow
+    assert len(flow) == 3
+    assert c in flow
