@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy as copy_module
 import inspect
 import typing
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, overload
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from tideflow.flow import Flow
     from tideflow.states import State
 
-    Trigger = Callable[[dict[Any, State]], bool]
+    Trigger = Callable[[Mapping[Any, State]], bool]
     StateHandler = Callable[["Task", State, State], "State | None"]
 
 __all__ = ["FunctionTask", "Task", "active_flow", "task"]

@@ -1,40 +1,37 @@
 """The run loop: one flow run, over any executor.
 
-The loop keeps plain readiness bookkeeping (:class:`Readiness`): how many upstream tasks each
-task still waits for, which tasks are ready, which are running, which wait for a retry, and every
-task's latest state. It submits ready tasks to the executor, and waits for whichever comes first:
-a task finishing, or the earliest retry coming due. A task that finished makes its downstream
-tasks ready when it was their last unfinished upstream; a ``Retrying`` task goes into a heap keyed
-by its start time and is submitted again then, so a retry delay never holds up other work.
+The loop owns a :class:`~tideflow.engine.readiness.Readiness` (plain bookkeeping of what waits
+for what, mapped children included). It submits every ready unit to the executor, then waits for
+whichever comes first: a unit finishing, or the earliest retry coming due. A ``Retrying`` unit
+goes into a heap keyed by its start time and is submitted again then, so a retry delay never
+holds up other work.
 
-When nothing is left, the reference tasks (default: terminal tasks) decide the flow run's state:
-``Failed`` if any failed, ``Success`` if all succeeded, else the run is still ``Paused``
-(a ``manual_only`` task waits for approval). The returned state's ``result`` maps every task to
-its final state; tasks that never ran are ``Pending("Task not run.")``.
+When nothing is left, the reference tasks (default: terminal tasks; a mapped reference task
+counts through its children) decide the flow run's state: ``Failed`` if any failed, ``Success``
+if all succeeded, else the run is ``Paused`` (a ``manual_only`` task waits for approval). The
+returned state's ``result`` maps every task to its final state; tasks that never ran are
+``Pending("Task not run.")``. Its ``context`` holds the run id, times, lateness and each unit's
+state history.
 """
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import queue
-from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from tideflow.clock import Clock
 from tideflow.engine.logs import flow_logger
 from tideflow.engine.observers import FlowRunInfo, RunObserver
+from tideflow.engine.readiness import Readiness, Unit
 from tideflow.engine.task_runner import TaskCall, run_task
 from tideflow.executors.base import Executor, FutureLike
 from tideflow.flow import Flow
-from tideflow.graph import Edge
 from tideflow.states import (
     Cancelled,
     Failed,
-    Finished,
+    Mapped,
     Paused,
     Pending,
     Retrying,
@@ -45,51 +42,11 @@ from tideflow.states import (
 )
 from tideflow.task import Task
 
-NOT_RUN = "Task not run."
 
-
-@dataclass
-class Readiness:
-    """Plain bookkeeping of one run: who waits for whom, what is ready, running or retrying."""
-
-    waiting: dict[str, int]
-    ready: deque[str]
-    states: dict[str, State] = field(default_factory=dict)
-    running: set[str] = field(default_factory=set)
-    retries: list[tuple[datetime, int, str]] = field(default_factory=list)
-
-    @classmethod
-    def start(cls, flow: Flow) -> Readiness:
-        graph = flow.graph
-        waiting = {k: len(graph.upstream(k)) for k in graph.toposort()}
-        return cls(waiting, deque(k for k, n in waiting.items() if n == 0))
-
-    def finish(self, flow: Flow, key: str, state: State) -> None:
-        """Record ``key``'s final state and make downstream tasks ready when due."""
-        self.states[key] = state
-        self.running.discard(key)
-        waiting = self.waiting
-        for down in flow.graph.downstream(key):
-            waiting[down] -= 1
-            if waiting[down] == 0:
-                self.ready.append(down)
-
-    def retry_later(self, key: str, state: Retrying, seq: int) -> None:
-        self.states[key] = state
-        self.running.discard(key)
-        assert state.start_time is not None
-        heapq.heappush(self.retries, (state.start_time, seq, key))
-
-    def due_retries(self, now: datetime) -> list[str]:
-        due = []
-        while self.retries and self.retries[0][0] <= now:
-            due.append(heapq.heappop(self.retries)[2])
-        return due
-
-    def seconds_to_next_retry(self, now: datetime) -> float | None:
-        if not self.retries:
-            return None
-        return max((self.retries[0][0] - now).total_seconds(), 0.0)
+def unit_name(unit: Unit) -> str:
+    """``key`` for a task, ``key[i]`` for child ``i`` of a mapped task."""
+    key, index = unit
+    return key if index is None else f"{key}[{index}]"
 
 
 class FlowRunner:
@@ -109,7 +66,7 @@ class FlowRunner:
         self.clock = clock
         self.observers = list(observers)
         self.history: dict[str, list[State]] = {}
-        self._done: queue.SimpleQueue[tuple[str, FutureLike[list[State]]]] = queue.SimpleQueue()
+        self._done: queue.SimpleQueue[tuple[Unit, FutureLike[list[State]]]] = queue.SimpleQueue()
         self._seq = itertools.count()
         self._context: Mapping[str, Any] = run.context
 
@@ -147,33 +104,27 @@ class FlowRunner:
                     self._complete(ready, *item)
             elif timeout is not None:
                 clock.sleep(timeout)
-            for key in ready.due_retries(clock.now()):
-                self._submit(ready, key)
+            for unit in ready.due_retries(clock.now()):
+                self._submit(ready, unit)
 
-    def _submit(self, ready: Readiness, key: str) -> None:
-        flow = self.flow
-        task = flow.task(key)
-        previous = ready.states.get(key)
-        upstream: dict[Edge, State] = {}
-        inputs = dict(flow.constants.get(task, ()))
-        for edge in flow.graph.upstream_edges(key):
-            up_state = ready.states[edge.upstream]
-            upstream[edge] = up_state
-            if edge.key is not None:
-                inputs[edge.key] = up_state.result
+    def _submit(self, ready: Readiness, unit: Unit) -> None:
+        key, index = unit
+        previous = ready.current(unit)
+        inputs, upstream = ready.inputs(unit)
         call = TaskCall(
-            task,
+            self.flow.task(key),
             key,
             inputs,
             upstream,
             previous if previous is not None else Pending(),
             previous.run_count if isinstance(previous, Retrying) else 1,
             self._context,
+            index,
         )
-        ready.running.add(key)
+        ready.running.add(unit)
         future = self.executor.submit(run_task, call, self.clock.now)
         done = self._done
-        future.add_done_callback(lambda f: done.put((key, f)))
+        future.add_done_callback(lambda f: done.put((unit, f)))
         if future.done():  # e.g. the LocalExecutor ran it already: handle it now, in order
             try:
                 item = done.get_nowait()
@@ -181,55 +132,54 @@ class FlowRunner:
                 return
             self._complete(ready, *item)
 
-    def _complete(self, ready: Readiness, key: str, future: FutureLike[list[State]]) -> None:
+    def _complete(self, ready: Readiness, unit: Unit, future: FutureLike[list[State]]) -> None:
         try:
             states = future.result()
         except Exception as exc:  # the engine itself failed around the task
             states = [Failed(f"could not run the task: {type(exc).__name__}: {exc}", exc)]
-        self.history.setdefault(key, []).extend(states)
+        self.history.setdefault(unit_name(unit), []).extend(states)
+        key, index = unit
         task = self.flow.task(key)
         for observer in self.observers:
             for state in states:
-                observer.task_state_changed(self.run_info, key, task, state, None)
+                observer.task_state_changed(self.run_info, key, task, state, index)
         final = states[-1]
         if isinstance(final, Retrying):
-            ready.retry_later(key, final, next(self._seq))
-        elif isinstance(final, Finished):
-            ready.finish(self.flow, key, final)
-        else:  # Paused: its downstream tasks stay pending until it is approved
-            ready.running.discard(key)
-            ready.states[key] = final
+            ready.retry_later(unit, final, next(self._seq))
+        else:
+            ready.record(unit, final)
 
     # -- the end -------------------------------------------------------------------------------
 
     def _final_state(self, ready: Readiness) -> State:
-        states = self._all_states(ready)
-        reference = [states[t] for t in self.flow.reference_tasks()]
-        result: dict[Task, State] = states
-        if any(s.is_failed() for s in reference):
-            return Failed("Some reference tasks failed.", result, timestamp=self.clock.now())
-        if all(s.is_successful() for s in reference):
-            return Success("All reference tasks succeeded.", result, timestamp=self.clock.now())
+        states = ready.final_states()
+        result = self._by_task(states)
+        reference = [states[self.flow.key(t)] for t in self.flow.reference_tasks()]
+        decisive = [c for s in reference for c in _children_or_self(s)]
+        now = self.clock.now()
+        if any(s.is_failed() for s in decisive):
+            return Failed("Some reference tasks failed.", result, timestamp=now)
+        if all(s.is_successful() for s in decisive):
+            return Success("All reference tasks succeeded.", result, timestamp=now)
         waiting = sorted(k for k, s in ready.states.items() if s.is_paused())
         return Paused(
             f"Tasks waiting for approval: {', '.join(waiting) or 'none'}; "
             "run again with context={'resume': True} to approve.",
             result,
-            timestamp=self.clock.now(),
+            timestamp=now,
         )
 
     def _interrupted(self, ready: Readiness, exc: BaseException) -> State:
-        for key in list(ready.running):
-            ready.states[key] = Cancelled(f"interrupted by {type(exc).__name__}")
+        for key, index in list(ready.running):
+            if index is None:
+                ready.states[key] = Cancelled(f"interrupted by {type(exc).__name__}")
         reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else repr(exc)
         cls = Cancelled if isinstance(exc, KeyboardInterrupt | SystemExit) else Failed
-        return cls(f"Flow run {reason}.", self._all_states(ready), timestamp=self.clock.now())
+        result = self._by_task(ready.final_states())
+        return cls(f"Flow run {reason}.", result, timestamp=self.clock.now())
 
-    def _all_states(self, ready: Readiness) -> dict[Task, State]:
-        flow = self.flow
-        return {
-            flow.task(k): ready.states.get(k) or Pending(NOT_RUN) for k in flow.graph.toposort()
-        }
+    def _by_task(self, states: dict[str, State]) -> dict[Task, State]:
+        return {self.flow.task(k): s for k, s in states.items()}
 
     def _finish(self, running: State, final: State) -> State:
         check_transition(running, final)
@@ -240,11 +190,19 @@ class FlowRunner:
                 final = replaced
         if flow.on_failure is not None and final.is_failed():
             flow.on_failure(flow, final)
+        info = self.run_info
         final.context.update(
-            flow_run_id=self.run_info.flow_run_id,
+            flow_run_id=info.flow_run_id,
+            scheduled_start_time=info.scheduled_start_time,
+            started_at=info.started_at,
+            lateness=(info.started_at - info.scheduled_start_time).total_seconds(),
             task_history=self.history,
             task_keys={flow.task(k): k for k in flow.graph.nodes},
         )
         for observer in self.observers:
             observer.flow_run_finished(self.run_info, final)
         return final
+
+
+def _children_or_self(state: State) -> list[State]:
+    return state.map_states if isinstance(state, Mapped) and state.map_states else [state]

@@ -78,7 +78,7 @@ def run_task(call: TaskCall, now: Now = utcnow) -> list[State]:
     )
     history = _History(task, call.state)
     with use_context(ctx):
-        early = _check_upstream(call) if call.run_count == 1 else None
+        early = upstream_verdict(task, call.upstream_states) if call.run_count == 1 else None
         if early is not None:
             history.move(early)
             return history.states
@@ -117,16 +117,14 @@ def _name(fn: object) -> str:
     return getattr(fn, "__name__", repr(fn))
 
 
-def _check_upstream(call: TaskCall) -> State | None:
-    """The task's final state if it must not run (skip or trigger), else ``None``."""
-    ups = call.upstream_states
+def upstream_verdict(task: Task, ups: Mapping[Any, State]) -> State | None:
+    """The task's final state if it must not run (a skipped upstream, or its trigger), else None."""
     if not ups:
-        trigger = call.task.trigger
-        if trigger is None or trigger is all_successful:
+        if task.trigger is None or task.trigger is all_successful:
             return None
-    elif call.task.skip_on_upstream_skip and any(s.is_skipped() for s in ups.values()):
+    elif task.skip_on_upstream_skip and any(s.is_skipped() for s in ups.values()):
         return Skipped("an upstream task was skipped")
-    trigger = call.task.trigger or all_successful
+    trigger = task.trigger or all_successful
     try:
         passed = trigger(ups)
     except Signal as sig:
