@@ -71,7 +71,17 @@ def _load_file(path: Path) -> ModuleType:
         ) from exc
     finally:
         sys.path.remove(str(resolved.parent))
+    _ship_by_value(module)
     return module
+
+
+def _ship_by_value(module: ModuleType) -> None:
+    """Let cloudpickle send this module's tasks by value: other processes cannot import it."""
+    try:
+        import cloudpickle
+    except ImportError:  # the dask extra is not installed: nothing will be shipped
+        return
+    cloudpickle.register_pickle_by_value(module)
 
 
 def _failing_line(exc: BaseException, path: Path) -> str:

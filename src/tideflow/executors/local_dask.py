@@ -1,0 +1,104 @@
+"""``LocalDaskExecutor``: tasks in parallel on this machine, in threads or processes.
+
+Dask's local schedulers are a graph loop over a ``concurrent.futures`` pool; Tideflow brings its
+own graph loop (retries, triggers and mapping live there), so this executor takes the rest of
+what dask's threaded and multiprocessing schedulers use: their pool types, their worker count
+(``dask.system.CPU_COUNT``), their multiprocessing context and worker initialiser, and their
+configuration (extra keyword arguments go to ``dask.config.set`` for the run). The pool lives for
+one flow run. In process pools, tasks and values travel with cloudpickle, and what a task logs
+is sent back and logged in the driver.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any, TypeVar
+
+from tideflow.executors.base import Executor, FutureLike
+from tideflow.executors.local import DoneFuture
+from tideflow.executors.remote import ReplayingFuture, capture_logs, run_cloudpickled
+
+T = TypeVar("T")
+
+SCHEDULERS = {
+    "threads": "threads",
+    "threading": "threads",
+    "processes": "processes",
+    "multiprocessing": "processes",
+    "synchronous": "synchronous",
+    "sync": "synchronous",
+    "single-threaded": "synchronous",
+}
+
+
+class LocalDaskExecutor(Executor):
+    """Run tasks in parallel on this machine.
+
+    Args:
+        scheduler: ``"threads"`` (default), ``"processes"`` or ``"synchronous"`` (one at a time,
+            in the calling thread; for debugging).
+        num_workers: pool size (default: dask's CPU count).
+        **dask_config: settings for ``dask.config.set`` during the run.
+    """
+
+    def __init__(
+        self, scheduler: str = "threads", num_workers: int | None = None, **dask_config: Any
+    ) -> None:
+        if scheduler not in SCHEDULERS:
+            raise ValueError(
+                f"LocalDaskExecutor: unknown scheduler {scheduler!r}; use one of "
+                "'threads', 'processes' or 'synchronous'"
+            )
+        if num_workers is not None and num_workers < 1:
+            raise ValueError(f"LocalDaskExecutor: num_workers must be >= 1, got {num_workers}")
+        self.scheduler = SCHEDULERS[scheduler]
+        self.num_workers = num_workers
+        self.dask_config = dask_config
+        self._pool: cf.Executor | None = None
+
+    @contextmanager
+    def start(self) -> Iterator[None]:
+        import dask
+        from dask.system import CPU_COUNT
+
+        workers = self.num_workers or CPU_COUNT
+        with ExitStack() as stack:
+            stack.enter_context(dask.config.set(self.dask_config))
+            if self.scheduler == "threads":
+                self._pool = cf.ThreadPoolExecutor(workers, thread_name_prefix="tideflow-task")
+            elif self.scheduler == "processes":
+                from dask.multiprocessing import get_context, initialize_worker_process
+
+                self._pool = cf.ProcessPoolExecutor(
+                    workers,
+                    mp_context=get_context(),  # type: ignore[no-untyped-call]
+                    initializer=initialize_worker_process,
+                )
+            try:
+                yield
+            finally:
+                pool, self._pool = self._pool, None
+                if pool is not None:
+                    pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> FutureLike[T]:
+        if self.scheduler == "synchronous" or self._pool is None:
+            try:
+                return DoneFuture(fn(*args, **kwargs))
+            except Exception as exc:
+                return DoneFuture(error=exc)
+        if self.scheduler == "processes":
+            import cloudpickle
+
+            blob = cloudpickle.dumps((fn, args))
+            inner = self._pool.submit(run_cloudpickled, blob)
+            return ReplayingFuture(inner, cloudpickle.loads)
+        return self._pool.submit(fn, *args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"LocalDaskExecutor(scheduler={self.scheduler!r}, num_workers={self.num_workers})"
+
+
+__all__ = ["LocalDaskExecutor", "capture_logs"]
