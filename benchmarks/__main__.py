@@ -12,7 +12,10 @@ from pathlib import Path
 
 from benchmarks.common import machine, markdown
 
-SUITES = [("Engine (LocalExecutor)", "benchmarks.bench_engine")]
+SUITES = [
+    ("Engine (LocalExecutor)", "benchmarks.bench_engine"),
+    ("Scheduled runs", "benchmarks.bench_schedule"),
+]
 
 
 def main() -> None:

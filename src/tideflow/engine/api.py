@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tideflow.clock import SYSTEM_CLOCK, Clock
+from tideflow.engine import scheduled
 from tideflow.engine.flow_runner import FlowRunner
 from tideflow.engine.logs import ensure_handler
 from tideflow.engine.observers import FlowRunInfo, RunObserver
@@ -47,18 +48,27 @@ def run(
     given = {**(parameters or {}), **named_parameters}
     values = resolve_parameters(flow, given)
     flow.validate()
+    options: dict[str, Any] = {
+        "executor": executor,
+        "context": context,
+        "clock": clock,
+        "observers": observers,
+        "progress": progress,
+    }
     if flow.schedule is not None and run_on_schedule is not False:
-        raise NotImplementedError("running on a schedule arrives with the schedules module")
+
+        def one_run(
+            flow: Flow, parameters: dict[str, Any], *, scheduled_start_time: datetime
+        ) -> State:
+            return run_once(flow, parameters, scheduled_start_time=scheduled_start_time, **options)
+
+        return scheduled.run_on_schedule(flow, given, one_run, clock=clock)
     return run_once(
         flow,
         values,
-        executor=executor,
-        context=context,
-        clock=clock,
-        observers=observers,
         flow_run_id=flow_run_id,
         scheduled_start_time=scheduled_start_time,
-        progress=progress,
+        **options,
     )
 
 

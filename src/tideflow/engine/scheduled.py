@@ -1,0 +1,198 @@
+"""Running a flow on its schedule: ``flow.run()`` on a flow that has one.
+
+The loop asks the schedule for the next fire time strictly after now, waits for it on the
+injected clock, runs the flow once for it, and repeats until the schedule is exhausted or it is
+asked to stop. Each run is a separate flow run: its own ``flow_run_id``, its fire time as
+``scheduled_start_time``, and its parameters built in three layers, later ones winning:
+
+1. each ``Parameter``'s default,
+2. the parameters given to ``flow.run()``,
+3. the ``parameter_defaults`` of the clock that fired (the clock wins, as in Prefect 1, so one
+   schedule can run the same flow with different settings at different times).
+
+Runs never overlap. When a run ends after the next fire time, the fire times it overran are
+skipped, and logged as skipped; the loop goes on with the first fire time after now.
+
+Stopping: the first SIGINT (Ctrl-C) or SIGTERM lets the current run finish and then ends the
+loop; a second one interrupts the current run (it ends ``Cancelled``). Either way the loop logs a
+summary of the runs it made and ``flow.run()`` returns the last run's state, whose
+``context["scheduled_runs"]`` lists every run of the loop.
+"""
+
+from __future__ import annotations
+
+import queue
+import signal
+import threading
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from types import FrameType
+from typing import Any, Protocol
+
+from tideflow.clock import SYSTEM_CLOCK, Clock
+from tideflow.engine.logs import flow_logger
+from tideflow.engine.parameters import resolve_parameters
+from tideflow.errors import ScheduleError
+from tideflow.flow import Flow
+from tideflow.states import Cancelled, State
+
+# Fire times skipped after an overrun are counted up to this many (a one-second schedule
+# overrun by a day would otherwise list 86,400 of them).
+MAX_SKIPS_COUNTED = 10_000
+
+
+class RunOnce(Protocol):
+    """Runs the flow once for one fire time (``tideflow.engine.api.run_once`` in practice)."""
+
+    def __call__(
+        self, flow: Flow, parameters: dict[str, Any], *, scheduled_start_time: datetime
+    ) -> State: ...
+
+
+@dataclass(frozen=True)
+class ScheduledRun:
+    """One run the loop made."""
+
+    scheduled_start_time: datetime
+    flow_run_id: str
+    state: str
+    lateness: float
+
+
+class StopRequest:
+    """A thread-safe "stop after this run" flag, set by signals or by a caller."""
+
+    def __init__(self) -> None:
+        self.queue: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self.requested = False
+
+    def stop(self, reason: str = "stop requested") -> None:
+        self.requested = True
+        self.queue.put(reason)
+
+
+def run_on_schedule(
+    flow: Flow,
+    given: Mapping[str, Any],
+    run_once: RunOnce,
+    *,
+    clock: Clock | None = None,
+    stop: StopRequest | None = None,
+    handle_signals: bool = True,
+) -> State:
+    """Run ``flow`` at each fire time of ``flow.schedule``; see the module docstring."""
+    clock = clock or SYSTEM_CLOCK
+    stop = stop or StopRequest()
+    _check_parameters_for_every_clock(flow, given)
+    log = flow_logger()
+    runs: list[ScheduledRun] = []
+    last: State | None = None
+    event = _next_event(flow, clock.now())
+    if event is None:
+        raise ScheduleError(
+            f"flow {flow.name!r} has no more scheduled runs: its schedule has no fire time after "
+            f"{clock.now():%Y-%m-%d %H:%M:%S %Z}; run it once with flow.run(run_on_schedule=False)"
+        )
+    with _signals_stop(stop, handle_signals):
+        while event is not None and not stop.requested:
+            log.info("Waiting for next scheduled run at %s", event.start_time.isoformat())
+            if clock.wait(stop.queue, _seconds_until(event.start_time, clock)) is not None:
+                break
+            try:
+                last = run_once(
+                    flow,
+                    resolve_parameters(flow, {**given, **event.parameter_defaults}),
+                    scheduled_start_time=event.start_time,
+                )
+            except KeyboardInterrupt:
+                log.warning("Scheduled run for %s interrupted", event.start_time.isoformat())
+                break
+            runs.append(_record(event.start_time, last))
+            event = _after_run(flow, event.start_time, clock)
+    return _summarise(flow, runs, last)
+
+
+def _next_event(flow: Flow, after: datetime) -> Any:
+    events = flow.schedule.next(1, after=after, return_events=True)
+    return events[0] if events else None
+
+
+def _seconds_until(when: datetime, clock: Clock) -> float:
+    return max((when - clock.now()).total_seconds(), 0.0)
+
+
+def _after_run(flow: Flow, fired: datetime, clock: Clock) -> Any:
+    """The next fire time after now, logging the fire times skipped since ``fired``."""
+    now = clock.now()
+    skipped: list[datetime] = []
+    cursor = fired
+    while len(skipped) < MAX_SKIPS_COUNTED:
+        batch = [t for t in flow.schedule.next(100, after=cursor) if t <= now]
+        skipped += batch
+        if len(batch) < 100:
+            break
+        cursor = batch[-1]
+    if skipped:
+        flow_logger().warning(
+            "The run for %s overran %d fire time(s) (%s%s); skipped them so runs do not overlap",
+            fired.isoformat(),
+            len(skipped),
+            skipped[0].isoformat(),
+            f" .. {skipped[-1].isoformat()}" if len(skipped) > 1 else "",
+        )
+    return _next_event(flow, now)
+
+
+def _record(scheduled: datetime, state: State) -> ScheduledRun:
+    return ScheduledRun(
+        scheduled,
+        str(state.context.get("flow_run_id", "")),
+        state.name,
+        float(state.context.get("lateness", 0.0)),
+    )
+
+
+def _summarise(flow: Flow, runs: list[ScheduledRun], last: State | None) -> State:
+    counts = Counter(r.state for r in runs)
+    detail = ", ".join(f"{n} {name}" for name, n in sorted(counts.items())) or "none"
+    flow_logger().info(
+        "Schedule loop for flow %r stopped after %d run(s): %s", flow.name, len(runs), detail
+    )
+    final = last if last is not None else Cancelled("Stopped before the first scheduled run.")
+    final.context["scheduled_runs"] = runs
+    return final
+
+
+def _check_parameters_for_every_clock(flow: Flow, given: Mapping[str, Any]) -> None:
+    """Fail now, not at the first fire time, if some clock's runs would lack a parameter."""
+    clocks = getattr(flow.schedule, "clocks", None) or [None]
+    for clock in clocks:
+        defaults = getattr(clock, "parameter_defaults", None) or {}
+        resolve_parameters(flow, {**given, **defaults})
+
+
+@contextmanager
+def _signals_stop(stop: StopRequest, enabled: bool) -> Iterator[None]:
+    """First SIGINT/SIGTERM: stop after the current run. Second: interrupt it."""
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if stop.requested:
+            raise KeyboardInterrupt
+        name = signal.Signals(signum).name
+        flow_logger().warning(
+            "%s received: stopping after the current run (send it again to abort the run)", name
+        )
+        stop.stop(name)
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
