@@ -15,6 +15,7 @@ from benchmarks.common import machine, markdown
 SUITES = [
     ("Engine (LocalExecutor)", "benchmarks.bench_engine"),
     ("Scheduled runs", "benchmarks.bench_schedule"),
+    ("Executors", "benchmarks.bench_executors"),
 ]
 
 

@@ -60,7 +60,5 @@ def run() -> list[Row]:
                 "p99 < 20 ms" if label == "p99" else "",
             )
         )
-    rows.append(
-        Row(f"lateness, mean of {RUNS} runs", statistics.mean(ours) * 1000, None, "ms", "")
-    )
+    rows.append(Row(f"lateness, mean of {RUNS} runs", statistics.mean(ours) * 1000, None, "ms", ""))
     return rows

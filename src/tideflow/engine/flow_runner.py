@@ -25,7 +25,8 @@ from tideflow.clock import Clock
 from tideflow.engine.logs import flow_logger
 from tideflow.engine.observers import FlowRunInfo, RunObserver
 from tideflow.engine.readiness import Readiness, Unit
-from tideflow.engine.task_runner import TaskCall, run_task
+from tideflow.engine.task_runner import TaskCall
+from tideflow.engine.units import Source, run_unit
 from tideflow.executors.base import Executor, FutureLike
 from tideflow.flow import Flow
 from tideflow.states import (
@@ -69,6 +70,8 @@ class FlowRunner:
         self._done: queue.SimpleQueue[tuple[Unit, FutureLike[list[State]]]] = queue.SimpleQueue()
         self._seq = itertools.count()
         self._context: Mapping[str, Any] = run.context
+        self._chained = executor.chains_futures
+        self._handles: dict[Unit, FutureLike[list[State]]] = {}
 
     def run(self) -> State:
         """Run every task; return the flow run's final state."""
@@ -77,7 +80,7 @@ class FlowRunner:
         state: State = Running("Running flow.", timestamp=self.run_info.started_at)
         for observer in self.observers:
             observer.flow_run_started(self.run_info)
-        ready = Readiness.start(self.flow)
+        ready = Readiness.start(self.flow, chained=self._chained)
         try:
             with self.executor.start():
                 self._loop(ready)
@@ -93,57 +96,102 @@ class FlowRunner:
     def _loop(self, ready: Readiness) -> None:
         clock = self.clock
         while True:
-            while ready.ready:
-                self._submit(ready, ready.ready.popleft())
+            self._submit_ready(ready)
             if not ready.running and not ready.retries:
                 return
             timeout = ready.seconds_to_next_retry(clock.now())
             if ready.running:
                 item = clock.wait(self._done, timeout)
                 if item is not None:
-                    self._complete(ready, *item)
+                    self._complete_batch(ready, [item])
             elif timeout is not None:
                 clock.sleep(timeout)
-            for unit in ready.due_retries(clock.now()):
-                self._submit(ready, unit)
+            ready.ready.extend(ready.due_retries(clock.now()))
 
-    def _submit(self, ready: Readiness, unit: Unit) -> None:
+    def _submit_ready(self, ready: Readiness) -> None:
+        if not self._chained:
+            while ready.ready:
+                self._submit_one(ready, ready.ready.popleft())
+            return
+        # A chaining executor takes whole batches (one message to a Dask scheduler, not one per
+        # task); submitting a batch releases its downstream units, which form the next batch.
+        while ready.ready:
+            units = list(ready.ready)
+            ready.ready.clear()
+            calls = [self._call_args(ready, u) for u in units]
+            futures = self.executor.submit_many(run_unit, calls)
+            for unit, future in zip(units, futures, strict=True):
+                self._handles[unit] = future
+                ready.submitted(unit)
+                self._when_done(unit, future)
+
+    def _submit_one(self, ready: Readiness, unit: Unit) -> None:
+        future = self.executor.submit(run_unit, *self._call_args(ready, unit))
+        ready.submitted(unit)
+        self._when_done(unit, future)
+        if future.done():  # e.g. the LocalExecutor ran it already: handle it now, in order
+            try:
+                item = self._done.get_nowait()
+            except queue.Empty:  # its callback has not run yet; the loop will get it
+                return
+            self._complete_batch(ready, [item])
+
+    def _when_done(self, unit: Unit, future: FutureLike[list[State]]) -> None:
+        done = self._done
+        future.add_done_callback(lambda f: done.put((unit, f)))
+
+    def _call_args(self, ready: Readiness, unit: Unit) -> tuple[Any, ...]:
+        """Arguments of :func:`run_unit` for ``unit``."""
         key, index = unit
         previous = ready.current(unit)
-        inputs, upstream = ready.inputs(unit)
+        task = self.flow.task(key)
         call = TaskCall(
-            self.flow.task(key),
+            task,
             key,
-            inputs,
-            upstream,
+            dict(self.flow.constants.get(task, ())),
+            {},
             previous if previous is not None else Pending(),
             previous.run_count if isinstance(previous, Retrying) else 1,
             self._context,
             index,
         )
-        ready.running.add(unit)
-        future = self.executor.submit(run_task, call, self.clock.now)
-        done = self._done
-        future.add_done_callback(lambda f: done.put((unit, f)))
-        if future.done():  # e.g. the LocalExecutor ran it already: handle it now, in order
-            try:
-                item = done.get_nowait()
-            except queue.Empty:  # its callback has not run yet; the loop will get it
-                return
-            self._complete(ready, *item)
+        spec = [self._resolve(source) for source in ready.sources(unit)]
+        return call, spec, self.clock.now, self._chained
 
-    def _complete(self, ready: Readiness, unit: Unit, future: FutureLike[list[State]]) -> None:
+    def _resolve(self, source: Source) -> Source:
+        """Replace units still running by their futures (only chaining executors see these)."""
+        edge, kind, payload = source
+        if kind == "unit":
+            return edge, kind, self._handles[payload]
+        if kind == "children":
+            return edge, kind, [self._handles[u] for u in payload]
+        return source
+
+    def _complete_batch(
+        self, ready: Readiness, items: list[tuple[Unit, FutureLike[list[State]]]]
+    ) -> None:
+        """Collect every unit that is done by now, fetching their results in one go."""
+        while True:
+            try:
+                items.append(self._done.get_nowait())
+            except queue.Empty:
+                break
         try:
-            states = future.result()
-        except Exception as exc:  # the engine itself failed around the task
-            states = [Failed(f"could not run the task: {type(exc).__name__}: {exc}", exc)]
+            results = self.executor.wait([f for _, f in items])
+        except Exception:  # some unit's future failed: take them one by one
+            results = [_result_or_failure(f) for _, f in items]
+        for (unit, _), states in zip(items, results, strict=True):
+            self._complete(ready, unit, states)
+
+    def _complete(self, ready: Readiness, unit: Unit, states: list[State]) -> None:
         self.history.setdefault(unit_name(unit), []).extend(states)
+        self._handles.pop(unit, None)
         key, index = unit
         task = self.flow.task(key)
         for observer in self.observers:
             for state in states:
                 observer.task_state_changed(self.run_info, key, task, state, index)
-        final = states[-1]
+        final = states[-1] if states else Pending("Task not run.")
         if isinstance(final, Retrying):
             ready.retry_later(unit, final, next(self._seq))
         else:
@@ -202,6 +250,13 @@ class FlowRunner:
         for observer in self.observers:
             observer.flow_run_finished(self.run_info, final)
         return final
+
+
+def _result_or_failure(future: FutureLike[list[State]]) -> list[State]:
+    try:
+        return future.result()
+    except Exception as exc:  # the engine itself failed around the task (e.g. a lost worker)
+        return [Failed(f"could not run the task: {type(exc).__name__}: {exc}", exc)]
 
 
 def _children_or_self(state: State) -> list[State]:

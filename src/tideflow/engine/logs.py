@@ -17,8 +17,13 @@ import io
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stdout
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
 
 FORMAT = "[%(asctime)s] %(levelname)s - %(name)s | %(message)s"
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S%z"
@@ -57,6 +62,9 @@ def ensure_handler() -> None:
 def task_logger(name: str, map_index: int | None = None) -> logging.Logger:
     """The logger of task ``name`` (of mapped child ``map_index``)."""
     full = f"{ROOT}.task.{name}" if map_index is None else f"{ROOT}.task.{name}[{map_index}]"
+    sink = _sink.get()
+    if sink is not None:
+        return _SinkLogger(full, sink)
     logger = _loggers.get(full)
     if logger is None:
         logger = _loggers[full] = logging.getLogger(full)
@@ -97,3 +105,56 @@ def stdout_to(logger: logging.Logger) -> Iterator[None]:
             yield
     finally:
         writer.flush()
+
+
+@dataclass
+class Captured(Generic[T]):
+    """A value computed elsewhere, with the ``tideflow`` log records emitted while computing it."""
+
+    value: T
+    records: list[logging.LogRecord]
+
+
+_sink: ContextVar[list[logging.LogRecord] | None] = ContextVar("tideflow_log_sink", default=None)
+
+
+class _SinkLogger(logging.Logger):
+    """A logger, outside logging's registry, that keeps its records in a list."""
+
+    def __init__(self, name: str, sink: list[logging.LogRecord]) -> None:
+        super().__init__(name, logging.INFO)
+        self.propagate = False
+        self._sink = sink
+
+    def handle(self, record: logging.LogRecord) -> None:
+        # Make the record self-contained: its arguments and traceback may not pickle.
+        record.msg = record.getMessage()
+        record.args = None
+        if record.exc_info:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_info = None
+        self._sink.append(record)
+
+
+def capture_logs(fn: Callable[..., T], *args: Any, **kwargs: Any) -> Captured[T]:
+    """``fn(*args, **kwargs)`` with the task log records (INFO and up) it emitted.
+
+    While it runs, :func:`task_logger` hands out loggers that keep their records instead of
+    emitting them, so a worker (in-process or not) never prints them itself; the driver replays
+    them (:func:`replay`).
+    """
+    records: list[logging.LogRecord] = []
+    token = _sink.set(records)
+    try:
+        value = fn(*args, **kwargs)
+    finally:
+        _sink.reset(token)
+    return Captured(value, records)
+
+
+def replay(records: list[logging.LogRecord]) -> None:
+    """Emit ``records`` (captured elsewhere) through this process's loggers and handlers."""
+    for record in records:
+        logger = logging.getLogger(record.name)
+        if logger.isEnabledFor(record.levelno):
+            logger.handle(record)

@@ -2,19 +2,25 @@
 
 The unit of work is a :data:`Unit`, ``(key, None)`` for a task or ``(key, i)`` for child ``i``
 of a mapped task. :class:`Readiness` is plain data plus small steps that the run loop calls:
+:meth:`~Readiness.submitted` when it hands a unit to the executor, :meth:`~Readiness.record`
+when a unit's state comes back, and :meth:`~Readiness.sources` to learn where a ready unit's
+inputs come from. Units whose inputs are all available move to ``ready``.
 
-* :meth:`Readiness.start` counts, per task, the upstream tasks it still waits for;
-* :meth:`Readiness.record` takes a unit's new state and returns nothing: it moves downstream units
-  to ``ready`` when their last input arrives;
-* :meth:`Readiness.inputs` gives a ready unit its arguments and upstream states.
+**When is an input available?** A downstream task waits for each upstream task until one of
+three events, decided per pair of tasks (:meth:`Readiness.when`):
 
-Mapping (``task.map``) is handled here. A mapped task *expands* into children once the width of
-each mapped input is known: for an ordinary upstream task that is when it has finished (the
-width is the length of its result); for a mapped upstream task it is as soon as *that* task has
-expanded, because its width is its number of children. The width is the shortest mapped input.
-Child ``i`` of a mapped-to-mapped chain then waits only for child ``i`` of its mapped upstream
-tasks, so each child pipeline flows through on its own (depth first) instead of waiting for a
-whole level to finish. A mapped task whose children have all finished ends ``Mapped`` with the
+* ``expanded``: the upstream is a mapped task feeding a mapped downstream child by child. Its
+  width is known once it has expanded, which is all the downstream needs to expand too. Child
+  ``i`` downstream then waits only for child ``i`` upstream, so each child pipeline flows on its
+  own (depth first) instead of waiting for a whole level.
+* ``submitted``: with an executor that chains futures (Dask), a downstream unit can be submitted
+  as soon as its upstream units have been, passing their futures; Dask starts it when they are
+  done, with no round trip through this loop.
+* ``finished``: otherwise, and always when the downstream needs the upstream's *result* here in
+  the loop, to learn a mapped width (mapping over an ordinary task's list) or to flatten it.
+
+A mapped task expands into children once the width of each mapped input is known; the width is
+the shortest mapped input. When all its children have finished it ends ``Mapped`` with the
 children's states in ``map_states`` and their results as a list; a task that consumes it without
 mapping receives that list.
 """
@@ -26,25 +32,30 @@ from collections import deque
 from collections.abc import Iterable, Sized
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from tideflow.engine.task_runner import upstream_verdict
+from tideflow.engine.units import Source
 from tideflow.flow import Flow
 from tideflow.graph import Edge
 from tideflow.states import Failed, Finished, Mapped, Pending, Retrying, State
 
 Unit = tuple[str, int | None]
+Event = Literal["expanded", "submitted", "finished"]
+EVERY_EVENT: frozenset[Event] = frozenset({"expanded", "submitted", "finished"})
 
 
 @dataclass
 class Expansion:
-    """A mapped task's children: their states, and how many inputs each still waits for."""
+    """A mapped task's children: states, submissions, and inputs each still waits for."""
 
     width: int
     states: list[State | None]
+    submitted: list[bool]
     waiting: list[int]
     values: dict[Edge, list[Any]]  # mapped inputs that come from ordinary (non-mapped) tasks
-    remaining: int
+    unfinished: int
+    unsubmitted: int
 
 
 @dataclass
@@ -52,20 +63,22 @@ class Readiness:
     """See the module docstring."""
 
     flow: Flow
-    waiting: dict[str, int]
+    chained: bool = False
+    waiting: dict[str, int] = field(default_factory=dict)
     ready: deque[Unit] = field(default_factory=deque)
     states: dict[str, State] = field(default_factory=dict)
     running: set[Unit] = field(default_factory=set)
     retries: list[tuple[datetime, int, Unit]] = field(default_factory=list)
     expansions: dict[str, Expansion] = field(default_factory=dict)
     mapped: frozenset[str] = frozenset()
+    _when: dict[tuple[str, str], Event] = field(default_factory=dict)
 
     @classmethod
-    def start(cls, flow: Flow) -> Readiness:
+    def start(cls, flow: Flow, chained: bool = False) -> Readiness:
         graph = flow.graph
         mapped = frozenset(k for k in graph.nodes if any(e.mapped for e in graph.upstream_edges(k)))
         waiting = {k: len(graph.upstream(k)) for k in graph.toposort()}
-        ready = cls(flow, waiting, mapped=mapped)
+        ready = cls(flow, chained, waiting, mapped=mapped)
         for key, count in waiting.items():
             if count == 0:
                 ready._unblocked(key)
@@ -73,10 +86,23 @@ class Readiness:
 
     # -- which upstream event unblocks a downstream task ------------------------------------
 
-    def _early(self, up: str, down: str) -> bool:
-        """Whether ``down`` may start once ``up`` has *expanded* (before it finishes)."""
-        edges = [e for e in self.flow.graph.upstream_edges(down) if e.upstream == up]
-        return up in self.mapped and all(e.mapped and not e.flattened for e in edges)
+    def when(self, up: str, down: str) -> Event:
+        """The event of ``up`` that makes it available to ``down`` (see the module docstring)."""
+        pair = (up, down)
+        event = self._when.get(pair)
+        if event is None:
+            edges = [e for e in self.flow.graph.upstream_edges(down) if e.upstream == up]
+            if up in self.mapped and all(e.mapped and not e.flattened for e in edges):
+                event = "expanded"
+            elif self.chained and not any(e.mapped or e.flattened for e in edges):
+                event = "submitted"
+            else:
+                event = "finished"
+            self._when[pair] = event
+        return event
+
+    def _child_event(self) -> Event:
+        return "submitted" if self.chained else "finished"
 
     def _unblocked(self, key: str) -> None:
         if key in self.mapped:
@@ -84,15 +110,42 @@ class Readiness:
         else:
             self.ready.append((key, None))
 
-    def _release(self, up: str, *, expanded: bool) -> None:
+    def _release(self, up: str, events: frozenset[Event]) -> None:
         for down in self.flow.graph.downstream(up):
-            if self._early(up, down) != expanded:
-                continue
-            self.waiting[down] -= 1
-            if self.waiting[down] == 0:
-                self._unblocked(down)
+            if self.when(up, down) in events:
+                self.waiting[down] -= 1
+                if self.waiting[down] == 0:
+                    self._unblocked(down)
 
-    # -- recording states ---------------------------------------------------------------------
+    def _advance_children(self, up: str, index: int) -> None:
+        """Child ``index`` of ``up`` had its child event: its downstream children may go."""
+        for down in self.flow.graph.downstream(up):
+            below = self.expansions.get(down)
+            if below is not None and self.when(up, down) == "expanded" and index < below.width:
+                below.waiting[index] -= 1
+                if below.waiting[index] == 0:
+                    # First in line: a child pipeline runs to its end before the next starts
+                    # (depth first), so finished results can be released early.
+                    self.ready.appendleft((down, index))
+
+    # -- events from the run loop -------------------------------------------------------------
+
+    def submitted(self, unit: Unit) -> None:
+        """``unit`` was handed to the executor."""
+        self.running.add(unit)
+        if not self.chained:
+            return
+        key, index = unit
+        if index is None:
+            self._release(key, frozenset({"submitted"}))
+            return
+        expansion = self.expansions[key]
+        if not expansion.submitted[index]:
+            expansion.submitted[index] = True
+            expansion.unsubmitted -= 1
+            self._advance_children(key, index)
+            if expansion.unsubmitted == 0:
+                self._release(key, frozenset({"submitted"}))
 
     def record(self, unit: Unit, state: State) -> None:
         """Take the latest state of ``unit`` and update what is ready."""
@@ -103,28 +156,17 @@ class Readiness:
             return
         self.states[key] = state
         if isinstance(state, Finished):
-            self._finished(key)
-
-    def _finished(self, key: str) -> None:
-        if key in self.mapped and key not in self.expansions:
-            self._release(key, expanded=True)  # it ended without children: unblock anyway
-        self._release(key, expanded=False)
+            self._release(key, frozenset({"finished"}))
 
     def _record_child(self, key: str, index: int, state: State) -> None:
         expansion = self.expansions[key]
         expansion.states[index] = state
         if not isinstance(state, Finished):
             return
-        expansion.remaining -= 1
-        for down in self.flow.graph.downstream(key):
-            child_of_down = self.expansions.get(down)
-            if child_of_down is not None and self._early(key, down) and index < child_of_down.width:
-                child_of_down.waiting[index] -= 1
-                if child_of_down.waiting[index] == 0:
-                    # First in line: a child pipeline runs to its end before the next starts
-                    # (depth first), so finished results can be released early.
-                    self.ready.appendleft((down, index))
-        if expansion.remaining == 0:
+        expansion.unfinished -= 1
+        if not self.chained:
+            self._advance_children(key, index)
+        if expansion.unfinished == 0:
             self._close(key)
 
     def _close(self, key: str) -> None:
@@ -134,7 +176,14 @@ class Readiness:
             [s.result for s in children],
             map_states=children,
         )
-        self._release(key, expanded=False)
+        self._release(key, frozenset({"finished"}))
+
+    def _settle_without_children(self, key: str, state: State) -> None:
+        """A mapped task that ends before expanding: every waiting downstream is released."""
+        self.states[key] = state
+        self._release(key, EVERY_EVENT)
+
+    # -- retries -------------------------------------------------------------------------------
 
     def retry_later(self, unit: Unit, state: Retrying, seq: int) -> None:
         self.record(unit, state)
@@ -163,34 +212,37 @@ class Readiness:
     def _expand(self, key: str) -> None:
         task = self.flow.task(key)
         edges = self.flow.graph.upstream_edges(key)
-        # Mapped-to-mapped inputs are judged child by child, not here.
+        # Child-by-child inputs are judged per child, by the child itself.
         settled = {
             e: self.states[e.upstream]
             for e in edges
-            if e.upstream in self.states
-            and not (e.upstream in self.expansions and self._early(e.upstream, key))
+            if e.upstream in self.states and self.when(e.upstream, key) != "expanded"
         }
         verdict = upstream_verdict(task, settled) if settled else None
         if verdict is not None:
-            self.states[key] = verdict
-            self._finished(key)
+            self._settle_without_children(key, verdict)
             return
         try:
             values, width = self._mapped_inputs(key, edges)
         except _NotMappable as exc:
-            self.states[key] = Failed(str(exc))
-            self._finished(key)
+            self._settle_without_children(key, Failed(str(exc)))
             return
         waiting = [0] * width
-        for e in edges:
-            if e.mapped and e.upstream in self.expansions and self._early(e.upstream, key):
-                upstream_children = self.expansions[e.upstream].states
-                for i in range(width):
-                    if not isinstance(upstream_children[i], Finished):
-                        waiting[i] += 1
-        self.expansions[key] = Expansion(width, [None] * width, waiting, values, width)
-        self._release(key, expanded=True)
+        for up in {e.upstream for e in edges if self.when(e.upstream, key) == "expanded"}:
+            above = self.expansions.get(up)
+            if above is None:
+                continue  # it ended without children, so it is a settled input
+            done = (
+                above.submitted if self.chained else [isinstance(s, Finished) for s in above.states]
+            )
+            for i in range(width):
+                waiting[i] += not done[i]
+        self.expansions[key] = Expansion(
+            width, [None] * width, [False] * width, waiting, values, width, width
+        )
+        self._release(key, frozenset({"expanded"}))
         if width == 0:
+            self._release(key, frozenset({"submitted"}))
             self._close(key)
             return
         self.ready.extend((key, i) for i in range(width) if waiting[i] == 0)
@@ -201,7 +253,7 @@ class Readiness:
         for e in edges:
             if not e.mapped:
                 continue
-            if e.upstream in self.expansions and self._early(e.upstream, key):
+            if self.when(e.upstream, key) == "expanded" and e.upstream in self.expansions:
                 widths.append(self.expansions[e.upstream].width)
                 continue
             result = self.states[e.upstream].result
@@ -217,33 +269,41 @@ class Readiness:
             widths.append(len(items))
         return values, min(widths)
 
-    # -- what a ready unit gets ------------------------------------------------------------
+    # -- where a ready unit's inputs come from ------------------------------------------------
 
-    def inputs(self, unit: Unit) -> tuple[dict[str, Any], dict[Edge, State]]:
-        """The keyword arguments and upstream states of ``unit``."""
+    def sources(self, unit: Unit) -> list[Source]:
+        """For each upstream edge of ``unit``: a known state, a known item, or a unit to await.
+
+        A source is ``(edge, "state", State)``, ``(edge, "item", (State, value))`` (one item of a
+        mapped input), ``(edge, "unit", unit)`` (a unit still running; chained executors pass
+        its future) or ``(edge, "children", [units])`` (a mapped task still running, consumed
+        whole).
+        """
         key, index = unit
-        flow = self.flow
-        inputs = dict(flow.constants.get(flow.task(key), ()))
-        upstream: dict[Edge, State] = {}
         expansion = self.expansions.get(key)
-        for edge in flow.graph.upstream_edges(key):
-            state, value = self._input(edge, index, expansion)
-            upstream[edge] = state
-            if edge.key is not None:
-                inputs[edge.key] = value
-        return inputs, upstream
-
-    def _input(
-        self, edge: Edge, index: int | None, expansion: Expansion | None
-    ) -> tuple[State, Any]:
-        if index is not None and edge.mapped and expansion is not None:
-            if edge in expansion.values:
-                return self.states[edge.upstream], expansion.values[edge][index]
-            child = self.expansions[edge.upstream].states[index]
-            assert child is not None
-            return child, child.result
-        state = self.states[edge.upstream]
-        return state, state.result
+        out: list[Source] = []
+        for edge in self.flow.graph.upstream_edges(key):
+            up = edge.upstream
+            if index is not None and expansion is not None and edge.mapped:
+                if edge in expansion.values:
+                    out.append((edge, "item", (self.states[up], expansion.values[edge][index])))
+                    continue
+                if up in self.expansions:
+                    child = self.expansions[up].states[index]
+                    if isinstance(child, Finished):
+                        out.append((edge, "state", child))
+                    else:
+                        out.append((edge, "unit", (up, index)))
+                    continue
+            state = self.states.get(up)
+            if isinstance(state, Finished):
+                out.append((edge, "state", state))
+            elif up in self.expansions:
+                width = self.expansions[up].width
+                out.append((edge, "children", [(up, i) for i in range(width)]))
+            else:
+                out.append((edge, "unit", (up, None)))
+        return out
 
     def final_states(self) -> dict[str, State]:
         """Every task's state; tasks that never ran are ``Pending("Task not run.")``."""

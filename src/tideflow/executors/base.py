@@ -11,7 +11,7 @@ they submit; the readiness bookkeeping, retries and state tracking live in the e
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
@@ -30,7 +30,15 @@ class FutureLike(Protocol[T_co]):
 
 
 class Executor(ABC):
-    """Base class of executors."""
+    """Base class of executors.
+
+    ``chains_futures`` says whether futures returned by ``submit`` may be passed (inside lists
+    and tuples) as arguments of later submissions, to be resolved by the executor before the
+    function runs. The run loop then submits a task as soon as its upstream tasks are
+    submitted, not finished (see :mod:`tideflow.engine.readiness`).
+    """
+
+    chains_futures: bool = False
 
     @contextmanager
     def start(self) -> Iterator[None]:
@@ -40,6 +48,12 @@ class Executor(ABC):
     @abstractmethod
     def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> FutureLike[T]:
         """Arrange for ``fn(*args, **kwargs)`` to run; return its future."""
+
+    def submit_many(
+        self, fn: Callable[..., T], calls: Sequence[tuple[Any, ...]]
+    ) -> list[FutureLike[T]]:
+        """Submit ``fn(*args)`` for each ``args`` in ``calls`` (executors may batch this)."""
+        return [self.submit(fn, *args) for args in calls]
 
     def wait(self, futures: Iterable[FutureLike[T]]) -> list[T]:
         """The results of ``futures``, in order, once all are done."""

@@ -14,13 +14,14 @@ from __future__ import annotations
 import importlib
 import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from typing import Any, TypeVar
 
-from tideflow.engine.logs import flow_logger
+from tideflow.engine.logs import capture_logs, flow_logger
 from tideflow.executors.base import Executor, FutureLike
-from tideflow.executors.remote import ReplayingFuture, capture_logs
+from tideflow.executors.dask_watch import DaskFuture, Watcher
+from tideflow.executors.remote import ReplayingFuture
 
 T = TypeVar("T")
 
@@ -62,6 +63,8 @@ class DaskExecutor(Executor):
         performance_report_path: write Dask's HTML performance report of the run there.
     """
 
+    chains_futures = True
+
     def __init__(
         self,
         address: str | None = None,
@@ -85,6 +88,7 @@ class DaskExecutor(Executor):
         self.debug = debug
         self.performance_report_path = performance_report_path
         self.client: Any = None
+        self._watcher: Any = None
         self._run = ""
         self._count = 0
 
@@ -109,10 +113,12 @@ class DaskExecutor(Executor):
                 path = self.performance_report_path
                 stack.enter_context(performance_report(filename=path))  # type: ignore[no-untyped-call]
             self.client, self._run, self._count = client, uuid.uuid4().hex[:8], 0
+            self._watcher = Watcher(client)
             try:
                 yield
             finally:
-                self.client = None
+                self._watcher.stop()
+                self.client = self._watcher = None
 
     @contextmanager
     def _create_cluster(self) -> Iterator[Any]:
@@ -128,18 +134,44 @@ class DaskExecutor(Executor):
             cluster.close()
 
     def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> FutureLike[T]:
+        """Submit ``fn``; futures from earlier submissions in ``args`` are resolved first."""
         if self.client is None:
             raise RuntimeError("DaskExecutor.submit() outside of start(); run flows with it")
+        key = self._key(fn, args)
+        inner = self.client.submit(capture_logs, fn, *_to_dask(args), key=key, pure=False, **kwargs)
+        return DaskFuture(inner, self._watcher)
+
+    def submit_many(
+        self, fn: Callable[..., T], calls: Sequence[tuple[Any, ...]]
+    ) -> list[FutureLike[T]]:
+        """Submit all ``calls`` to the scheduler in one message."""
+        if self.client is None:
+            raise RuntimeError("DaskExecutor.submit_many() outside of start(); run flows with it")
+        if not calls:
+            return []
+        keys = [self._key(fn, args) for args in calls]
+        columns = list(zip(*(_to_dask(args) for args in calls), strict=True))
+        inner = self.client.map(capture_logs, [fn] * len(calls), *columns, key=keys, pure=False)
+        return [DaskFuture(f, self._watcher) for f in inner]
+
+    def _key(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> str:
         self._count += 1
         label = getattr(args[0], "key", fn.__name__) if args else fn.__name__
-        key = f"{label}-{self._run}-{self._count}"
-        inner = self.client.submit(capture_logs, fn, *args, key=key, pure=False, **kwargs)
-        return ReplayingFuture(inner, _identity)
+        index = getattr(args[0], "map_index", None) if args else None
+        label = label if index is None else f"{label}[{index}]"
+        return f"{label}-{self._run}-{self._count}"
 
     def __repr__(self) -> str:
         where = self.address or self.cluster_class or "LocalCluster"
         return f"DaskExecutor({where!r})"
 
 
-def _identity(value: Any) -> Any:
+def _to_dask(value: Any) -> Any:
+    """``value`` with our future wrappers replaced by Dask futures, which Dask resolves."""
+    if isinstance(value, ReplayingFuture):
+        return value.inner
+    if isinstance(value, list):
+        return [_to_dask(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_to_dask(v) for v in value)
     return value

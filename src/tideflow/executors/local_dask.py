@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from tideflow.executors.base import Executor, FutureLike
 from tideflow.executors.local import DoneFuture
-from tideflow.executors.remote import ReplayingFuture, capture_logs, run_cloudpickled
+from tideflow.executors.remote import ReplayingFuture, run_cloudpickled
 
 T = TypeVar("T")
 
@@ -101,4 +101,4 @@ class LocalDaskExecutor(Executor):
         return f"LocalDaskExecutor(scheduler={self.scheduler!r}, num_workers={self.num_workers})"
 
 
-__all__ = ["LocalDaskExecutor", "capture_logs"]
+__all__ = ["LocalDaskExecutor"]

@@ -1,0 +1,142 @@
+"""Learning which Dask futures finished, in batches, without a callback per future.
+
+Distributed runs each future's done-callback through its own thread hop; for ten thousand mapped
+children that costs more than the tasks, and fetching each result on its own costs a round trip
+per task. A :class:`Watcher` instead runs one thread per flow run over a
+``distributed.as_completed`` collection: it takes every future that is done by then as a batch,
+fetches their results with one ``gather``, and settles the matching :class:`DaskFuture`
+objects, whose callbacks feed the run loop.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from tideflow.engine.logs import Captured
+from tideflow.executors.remote import ReplayingFuture
+
+T = TypeVar("T")
+
+_IDLE_POLL = 0.1  # seconds: how often an idle watcher checks for new futures or a stop
+
+
+class DaskFuture(ReplayingFuture[T]):
+    """A Dask future whose completion and result come from a :class:`Watcher`."""
+
+    def __init__(self, inner: Any, watcher: Watcher) -> None:
+        super().__init__(inner, _as_captured)
+        self._watcher = watcher
+        self._error: BaseException | None = None
+        self._settled = threading.Event()
+        self._callbacks: list[Callable[[Any], object]] = []
+        self._callback_lock = threading.Lock()
+        watcher.watch(self)
+
+    def fail(self, error: BaseException) -> None:
+        self._error = error
+
+    def finish(self) -> None:
+        """Mark settled (a value or an error) and run the callbacks, each exactly once."""
+        with self._callback_lock:
+            self._settled.set()
+            callbacks, self._callbacks = self._callbacks, []
+        for fn in callbacks:
+            fn(self)
+
+    def done(self) -> bool:
+        return self._settled.is_set()
+
+    def result(self) -> T:
+        if not self._settled.is_set():
+            return super().result()  # asked early: fetch it directly
+        if self._error is not None:
+            raise self._error
+        return super().result()
+
+    def add_done_callback(self, fn: Callable[[Any], object], /) -> None:
+        with self._callback_lock:
+            if not self._settled.is_set():
+                self._callbacks.append(fn)
+                return
+        fn(self)
+
+
+def _as_captured(raw: Any) -> Captured[Any]:
+    return raw  # type: ignore[no-any-return]
+
+
+class Watcher:
+    """One thread that settles :class:`DaskFuture` objects as their Dask futures finish."""
+
+    def __init__(self, client: Any) -> None:
+        from distributed import as_completed
+
+        self._client = client
+        self._pending: dict[str, DaskFuture[Any]] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopped = False
+        self._completed = as_completed([], loop=client.loop, with_results=False)  # type: ignore[no-untyped-call]
+        self._thread = threading.Thread(target=self._run, name="tideflow-dask-watcher", daemon=True)
+        self._thread.start()
+
+    def watch(self, future: DaskFuture[Any]) -> None:
+        with self._lock:
+            self._pending[future.inner.key] = future
+        self._completed.add(future.inner)  # type: ignore[no-untyped-call]
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._wake.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stopped:
+            if self._completed.is_empty():  # type: ignore[no-untyped-call]
+                self._wake.wait(_IDLE_POLL)
+                self._wake.clear()
+                continue
+            try:
+                batch = self._completed.next_batch(block=True)  # type: ignore[no-untyped-call]
+            except StopIteration:  # emptied meanwhile
+                continue
+            self._settle(batch)
+
+    def _settle(self, done: list[Any]) -> None:
+        if not done:
+            return
+        with self._lock:
+            ours = [self._pending.pop(f.key) for f in done if f.key in self._pending]
+        good = [f for f in ours if f.inner.status == "finished"]
+        try:
+            values = self._client.gather([f.inner for f in good]) if good else []
+        except Exception:  # e.g. results lost with a worker: fall back to each future alone
+            values = None
+        for i, future in enumerate(good):
+            if values is not None:
+                future.settle(values[i])
+            else:
+                try:
+                    future.settle(future.inner.result())
+                except Exception as exc:
+                    future.fail(exc)
+        for future in ours:
+            if future.inner.status != "finished":
+                future.fail(_error_of(future.inner))
+        for future in ours:
+            future.finish()
+
+
+def _error_of(inner: Any) -> BaseException:
+    try:
+        error = inner.exception(timeout=5)
+    except Exception as exc:
+        return exc
+    return (
+        error
+        if isinstance(error, BaseException)
+        else RuntimeError(f"Dask future {inner.key} failed")
+    )
