@@ -32,6 +32,7 @@ from tideflow.flow import Flow
 from tideflow.states import (
     Cancelled,
     Failed,
+    Finished,
     Mapped,
     Paused,
     Pending,
@@ -185,13 +186,14 @@ class FlowRunner:
 
     def _complete(self, ready: Readiness, unit: Unit, states: list[State]) -> None:
         self.history.setdefault(unit_name(unit), []).extend(states)
-        self._handles.pop(unit, None)
         key, index = unit
         task = self.flow.task(key)
         for observer in self.observers:
             for state in states:
                 observer.task_state_changed(self.run_info, key, task, state, index)
         final = states[-1] if states else Pending("Task not run.")
+        if isinstance(final, Finished):  # later units read its state, not its future
+            self._handles.pop(unit, None)
         if isinstance(final, Retrying):
             ready.retry_later(unit, final, next(self._seq))
         else:

@@ -113,6 +113,7 @@ class Captured(Generic[T]):
 
     value: T
     records: list[logging.LogRecord]
+    interrupt: BaseException | None = None
 
 
 _sink: ContextVar[list[logging.LogRecord] | None] = ContextVar("tideflow_log_sink", default=None)
@@ -147,6 +148,10 @@ def capture_logs(fn: Callable[..., T], *args: Any, **kwargs: Any) -> Captured[T]
     token = _sink.set(records)
     try:
         value = fn(*args, **kwargs)
+    except (KeyboardInterrupt, SystemExit) as exc:
+        # Raised on a worker, these would kill the worker process (and Dask would retry the task
+        # elsewhere); carried back instead, they interrupt the flow run on the driver, as locally.
+        return Captured(None, records, exc)  # type: ignore[arg-type]
     finally:
         _sink.reset(token)
     return Captured(value, records)

@@ -111,6 +111,7 @@ class DaskExecutor(Executor):
                 from distributed import performance_report
 
                 path = self.performance_report_path
+                stack.enter_context(client.as_current())  # the report reads the current client
                 stack.enter_context(performance_report(filename=path))  # type: ignore[no-untyped-call]
             self.client, self._run, self._count = client, uuid.uuid4().hex[:8], 0
             self._watcher = Watcher(client)

@@ -44,6 +44,8 @@ class ReplayingFuture(Generic[T]):
         if not self._replayed:
             self._replayed = True
             replay(self._value.records)
+        if self._value.interrupt is not None:
+            raise self._value.interrupt
         return self._value.value
 
     def settle(self, raw: Any) -> None:
