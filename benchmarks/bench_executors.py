@@ -148,6 +148,13 @@ def speedup_rows() -> list[Row]:
         cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "dashboard_address": ":0"}
     )
     dask_time = best_of(1, lambda: flow.run(executor=cluster, progress=False))
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR
+    ) as running:
+        address = DaskExecutor(address=running.scheduler_address)
+        warm = best_of(1, lambda: flow.run(executor=address, progress=False))
     return [
         Row(
             "eight 0.5 s sleeps: LocalDaskExecutor(2 threads), wall time",
@@ -165,11 +172,19 @@ def speedup_rows() -> list[Row]:
             "LocalExecutor",
             f"speed-up {local / dask_time:.2f}x",
         ),
+        Row(
+            "eight 0.5 s sleeps: DaskExecutor(address of a running 2-worker cluster)",
+            warm,
+            local,
+            "s",
+            "LocalExecutor",
+            f"speed-up {local / warm:.2f}x (goal >= 1.8x)",
+        ),
     ]
 
 
 PEAK_CODE = """
-import logging, resource, sys
+import logging, sys
 logging.getLogger("tideflow").setLevel(logging.WARNING)
 from benchmarks.bench_executors import mapped_flow, noop, MEMORY_WIDTH
 kind = sys.argv[1]
@@ -180,7 +195,9 @@ else:
     executor = LocalExecutor() if kind == "local" else LocalDaskExecutor("threads")
     state = mapped_flow(MEMORY_WIDTH).run(executor=executor, progress=False)
     assert state.is_successful()
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+# VmHWM is this process's own peak; ru_maxrss would carry the parent's over exec on Linux.
+status = open("/proc/self/status").read()
+print(int(status.split("VmHWM:")[1].split()[0]) / 1024)
 """
 
 
@@ -192,25 +209,20 @@ def peak_mb(kind: str) -> float:
 
 
 def memory_rows() -> list[Row]:
-    floor = peak_mb("delayed")
-    return [
-        Row(
-            "100,000-child map, driver peak RSS, LocalExecutor",
-            peak_mb("local"),
-            floor,
-            "MB",
-            "dask.delayed, threads",
-            "< 1500 MB",
-        ),
-        Row(
-            "100,000-child map, driver peak RSS, LocalDaskExecutor(threads)",
-            peak_mb("threads"),
-            floor,
-            "MB",
-            "dask.delayed, threads",
-            "< 1500 MB",
-        ),
-    ]
+    floor = peak_mb("python")
+    rows = []
+    for label, kind in (("LocalExecutor", "local"), ("LocalDaskExecutor(threads)", "threads")):
+        rows.append(
+            Row(
+                f"100,000-child map, driver peak RSS, {label}",
+                peak_mb(kind),
+                floor,
+                "MB",
+                "plain Python loop",
+                "< 1500 MB",
+            )
+        )
+    return rows
 
 
 def run() -> list[Row]:

@@ -72,6 +72,7 @@ class Readiness:
     expansions: dict[str, Expansion] = field(default_factory=dict)
     mapped: frozenset[str] = frozenset()
     _when: dict[tuple[str, str], Event] = field(default_factory=dict)
+    _stripped: dict[str, State] = field(default_factory=dict)
 
     @classmethod
     def start(cls, flow: Flow, chained: bool = False) -> Readiness:
@@ -286,7 +287,8 @@ class Readiness:
             up = edge.upstream
             if index is not None and expansion is not None and edge.mapped:
                 if edge in expansion.values:
-                    out.append((edge, "item", (self.states[up], expansion.values[edge][index])))
+                    item = expansion.values[edge][index]
+                    out.append((edge, "item", (self._without_result(up), item)))
                     continue
                 if up in self.expansions:
                     child = self.expansions[up].states[index]
@@ -304,6 +306,18 @@ class Readiness:
             else:
                 out.append((edge, "unit", (up, None)))
         return out
+
+    def _without_result(self, key: str) -> State:
+        """``key``'s state without its result, for children that each take one item of it.
+
+        Children need the state for their trigger, not the whole list they map over; shipping
+        it with every child would make a map of n items cost n * n to send to a cluster.
+        """
+        stripped = self._stripped.get(key)
+        if stripped is None:
+            state = self.states[key]
+            stripped = self._stripped[key] = type(state)(state.message, timestamp=state.timestamp)
+        return stripped
 
     def final_states(self) -> dict[str, State]:
         """Every task's state; tasks that never ran are ``Pending("Task not run.")``."""

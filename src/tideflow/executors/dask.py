@@ -157,9 +157,10 @@ class DaskExecutor(Executor):
 
     def _key(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> str:
         self._count += 1
+        # Dask groups tasks by the key's prefix (``key_split``): "inc-1a2b3c4d-17" belongs to
+        # "inc". A child index in brackets would make every mapped child its own group, which
+        # the scheduler's per-group bookkeeping turns into quadratic work.
         label = getattr(args[0], "key", fn.__name__) if args else fn.__name__
-        index = getattr(args[0], "map_index", None) if args else None
-        label = label if index is None else f"{label}[{index}]"
         return f"{label}-{self._run}-{self._count}"
 
     def __repr__(self) -> str:
