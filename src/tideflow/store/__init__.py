@@ -1,0 +1,148 @@
+"""Run history: the :class:`RunStore` contract, its records and its backends.
+
+Where the history lives is decided by :func:`open_store`:
+
+- ``TIDEFLOW_DATABASE_URL`` set: that database, e.g.
+  ``postgresql+psycopg://user:password@host:5432/tideflow`` (several machines or schedulers);
+- otherwise the SQLite file ``$TIDEFLOW_HOME/tideflow.db``, ``TIDEFLOW_HOME`` defaulting to
+  ``~/.tideflow`` (created when missing);
+- ``TIDEFLOW_STORE=off`` (or ``0``, ``false``, ``no``): no store; :func:`open_store` returns None
+  and nothing is recorded.
+
+Importing this package is cheap: SQLAlchemy loads only when a SQL store is opened.
+
+>>> from tideflow.store import open_store
+>>> store = open_store("memory://")
+>>> store.list_flow_runs()
+[]
+>>> store.close()
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tideflow.store.base import SCHEMA_VERSION, RunStore
+from tideflow.store.errors import (
+    AmbiguousRunError,
+    DuplicateRunError,
+    InvalidRecordError,
+    RunNotFoundError,
+    SchemaVersionError,
+    StoreClosedError,
+    StoreCorruptError,
+    StoreError,
+    StoreLockedError,
+)
+from tideflow.store.memory import MemoryStore
+from tideflow.store.records import (
+    FINISHED_STATES,
+    FlowRecord,
+    FlowRunRecord,
+    LogLine,
+    MetricPoint,
+    ResultRow,
+    TaskRunRecord,
+    TaskStateChange,
+)
+
+if TYPE_CHECKING:
+    from tideflow.store.sql import SQLStore
+
+__all__ = [
+    "FINISHED_STATES",
+    "SCHEMA_VERSION",
+    "AmbiguousRunError",
+    "DuplicateRunError",
+    "FlowRecord",
+    "FlowRunRecord",
+    "InvalidRecordError",
+    "LogLine",
+    "MemoryStore",
+    "MetricPoint",
+    "ResultRow",
+    "RunNotFoundError",
+    "RunStore",
+    "SchemaVersionError",
+    "StoreClosedError",
+    "StoreCorruptError",
+    "StoreError",
+    "StoreLockedError",
+    "TaskRunRecord",
+    "TaskStateChange",
+    "default_home",
+    "open_store",
+    "sqlite_store",
+]
+
+DB_FILENAME = "tideflow.db"
+_OFF = {"off", "0", "false", "no"}
+_ON = {"", "on", "1", "true", "yes"}
+
+
+def default_home() -> Path:
+    """``$TIDEFLOW_HOME``, or ``~/.tideflow`` when it is unset or empty."""
+    return Path(os.environ.get("TIDEFLOW_HOME") or "~/.tideflow").expanduser()
+
+
+def store_enabled() -> bool:
+    """False when ``TIDEFLOW_STORE`` turns recording off.
+
+    Raises:
+        StoreError: ``TIDEFLOW_STORE`` holds something other than on/off.
+    """
+    value = os.environ.get("TIDEFLOW_STORE", "").strip().lower()
+    if value in _OFF:
+        return False
+    if value in _ON:
+        return True
+    raise StoreError(f"TIDEFLOW_STORE must be 'on' or 'off', got {value!r}")
+
+
+def sqlite_store(path: str | Path, *, busy_timeout: float = 30.0) -> SQLStore:
+    """A run store in the SQLite file at ``path``, created with its tables if missing.
+
+    ``busy_timeout`` is how many seconds a write waits for another process's write to end.
+
+    Raises:
+        StoreError: the directory of ``path`` does not exist (it is not created here), or the
+            file cannot be opened (see :class:`tideflow.store.sql.SQLStore`).
+    """
+    from tideflow.store.sql import SQLStore
+    from tideflow.store.sqlite import sqlite_url
+
+    url = sqlite_url(path)
+    if not Path(str(url.database)).parent.is_dir():
+        raise StoreError(f"cannot create run store {url.database}: its directory does not exist")
+    return SQLStore(url, busy_timeout=busy_timeout)
+
+
+def open_store(url_or_path: str | Path | None = None) -> RunStore | None:
+    """Open the run store at ``url_or_path``, or the configured one when it is None.
+
+    ``url_or_path`` is a SQLAlchemy URL (``postgresql+psycopg://...``, ``sqlite:///...``),
+    ``memory://`` for a :class:`MemoryStore`, or the path of a SQLite file. An explicit location
+    is always opened; with none, ``TIDEFLOW_STORE=off`` returns None, then
+    ``TIDEFLOW_DATABASE_URL`` is used if set, then ``$TIDEFLOW_HOME/tideflow.db``.
+
+    Raises:
+        StoreError: the store cannot be opened (see :class:`~tideflow.store.sql.SQLStore`).
+    """
+    if url_or_path is None:
+        if not store_enabled():
+            return None
+        url_or_path = os.environ.get("TIDEFLOW_DATABASE_URL") or None
+    if url_or_path is None:
+        home = default_home()
+        home.mkdir(parents=True, exist_ok=True)
+        return sqlite_store(home / DB_FILENAME)
+    location = str(url_or_path)
+    if location == "memory://":
+        return MemoryStore()
+    if "://" in location:
+        from tideflow.store.sql import SQLStore
+
+        return SQLStore(location)
+    return sqlite_store(location)

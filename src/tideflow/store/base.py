@@ -1,0 +1,289 @@
+"""The run store contract: what every backend promises, written down once.
+
+:class:`RunStore` is the interface between Tideflow and its run history. The engine writes flow
+runs, task state changes, log lines and results; the service claims scheduled runs and finds crashed
+ones; the CLI and the dashboard read everything back. Backends (:class:`~tideflow.store.memory.
+MemoryStore`, :class:`~tideflow.store.sql.SQLStore` on SQLite or PostgreSQL) differ only in where
+the data lives: ``tests/store/test_conformance.py`` holds every one of them to the promises below.
+
+The model, in short:
+
+- A flow run is one row identified by a string id. When it belongs to a deployment, the pair
+  (deployment, scheduled start time) is unique too: that is the "exactly once per slot" guarantee.
+- A run's state changes through :meth:`RunStore.set_flow_run_state`, an atomic compare-and-set, so
+  two schedulers that race to claim a run cannot both win.
+- Task history is append-only (state changes, logs, results), written in batches, each batch in
+  one transaction: a process killed mid-run leaves everything it had written, and its run is still
+  listed by :meth:`RunStore.unfinished_runs` so the service can mark it crashed.
+- Every datetime in and out is timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Self
+
+from tideflow.store.errors import (
+    AmbiguousRunError,
+    DuplicateRunError,
+    InvalidRecordError,
+    RunNotFoundError,
+)
+from tideflow.store.records import (
+    STATE_NAMES,
+    FlowRecord,
+    FlowRunRecord,
+    LogLine,
+    MetricPoint,
+    ResultRow,
+    TaskRunRecord,
+    TaskStateChange,
+)
+
+__all__ = ["AMBIGUOUS_SHOWN", "SCHEMA_VERSION", "RunStore"]
+
+SCHEMA_VERSION = 2
+"""The version of the stored data model this release reads and writes (see ``schema.py``)."""
+
+AMBIGUOUS_SHOWN = 5
+"""How many matching ids an :class:`AmbiguousRunError` lists."""
+
+
+class RunStore(abc.ABC):
+    """Where flow runs and everything they produce are recorded. Thread-safe in every backend."""
+
+    # -- writing -------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def upsert_flow(self, flow: FlowRecord) -> None:
+        """Record ``flow``, replacing the hash and graph of a flow with the same name."""
+
+    @abc.abstractmethod
+    def get_flow(self, name: str) -> FlowRecord | None:
+        """The flow called ``name`` as last recorded by :meth:`upsert_flow`, or None."""
+
+    @abc.abstractmethod
+    def create_flow_run(self, run: FlowRunRecord) -> None:
+        """Record a new flow run.
+
+        Raises:
+            DuplicateRunError: a run with ``run.id`` exists, or ``run.deployment`` is set and a
+                run of that deployment is already recorded for ``run.scheduled_start_time``.
+                The check and the insert are one atomic step, so of two processes creating the
+                same slot exactly one succeeds.
+        """
+
+    @abc.abstractmethod
+    def set_flow_run_state(
+        self,
+        run_id: str,
+        state: str,
+        message: str | None,
+        at: datetime,
+        *,
+        expected: Collection[str] | None = None,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+        lateness: float | None = None,
+    ) -> bool:
+        """Move run ``run_id`` to ``state`` (with ``message``), which happened at ``at``.
+
+        With ``expected``, this is an atomic compare-and-set: the change happens only if the run's
+        current state is one of ``expected``, and of concurrent callers expecting the same state
+        exactly one succeeds. ``start_time``, ``end_time`` and ``lateness`` are written when given
+        (never cleared). When not given, entering ``Running`` sets a missing start time to ``at``
+        and entering a finished state sets the end time to ``at``.
+
+        Returns:
+            True if the state changed, False if the current state was not one of ``expected``.
+
+        Raises:
+            RunNotFoundError: no run has the id ``run_id`` (an exact id, not a prefix).
+            InvalidRecordError: ``state`` is not a state name or a datetime is naive.
+        """
+
+    @abc.abstractmethod
+    def heartbeat(self, run_id: str, at: datetime) -> None:
+        """Record ``at`` as the latest sign of life of run ``run_id``'s process.
+
+        Raises:
+            RunNotFoundError: no run has the id ``run_id``.
+        """
+
+    @abc.abstractmethod
+    def record_task_states(self, changes: Sequence[TaskStateChange]) -> None:
+        """Append task state changes, all in one transaction (all or none are kept).
+
+        Raises:
+            RunNotFoundError: a change names a flow run that does not exist; nothing is kept.
+        """
+
+    @abc.abstractmethod
+    def record_logs(self, lines: Sequence[LogLine]) -> None:
+        """Append log lines in one transaction; the store gives each a new, increasing id.
+
+        Raises:
+            RunNotFoundError: a line names a flow run that does not exist; nothing is kept.
+        """
+
+    @abc.abstractmethod
+    def record_results(self, rows: Sequence[ResultRow]) -> None:
+        """Append results, artifacts and metrics in one transaction.
+
+        Raises:
+            RunNotFoundError: a row names a flow run that does not exist; nothing is kept.
+        """
+
+    @abc.abstractmethod
+    def prune(self, older_than: datetime) -> int:
+        """Delete finished runs that ended before ``older_than``, with their task states, logs
+        and results. A run without an end time counts by its start, then its scheduled time.
+        Unfinished runs are never deleted, however old.
+
+        Returns:
+            The number of flow runs deleted.
+        """
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def get_flow_run(self, run_id_or_prefix: str) -> FlowRunRecord:
+        """The run whose id is ``run_id_or_prefix``, or else the one run whose id starts with it.
+
+        Raises:
+            RunNotFoundError: no id starts with the prefix (the message names it).
+            AmbiguousRunError: several ids start with it (the message names the prefix and up
+                to :data:`AMBIGUOUS_SHOWN` of them).
+        """
+
+    @abc.abstractmethod
+    def list_flow_runs(
+        self,
+        *,
+        flow: str | None = None,
+        deployment: str | None = None,
+        states: Collection[str] | None = None,
+        since: datetime | None = None,
+        limit: int | None = 50,
+    ) -> list[FlowRunRecord]:
+        """Runs matching every filter given, newest first, at most ``limit`` (None: all).
+
+        ``states`` are exact state names (``{"Failed"}`` does not include ``TimedOut``);
+        ``since`` keeps runs scheduled at or after it. Order: scheduled start time descending,
+        then start time descending (runs not started yet last), then id descending.
+        """
+
+    @abc.abstractmethod
+    def unfinished_runs(self) -> list[FlowRunRecord]:
+        """Every run not in a finished state (scheduled, pending, running, ...), oldest scheduled
+        first. The service checks their processes to find crashed runs."""
+
+    @abc.abstractmethod
+    def task_states(self, run_id: str) -> list[TaskStateChange]:
+        """Run ``run_id``'s task state changes by time (ties in recording order); [] if unknown."""
+
+    @abc.abstractmethod
+    def task_runs(self, run_id: str) -> list[TaskRunRecord]:
+        """Run ``run_id``'s task runs, derived from its state changes (see
+        :func:`~tideflow.store.records.derive_task_runs`), by first change; [] if unknown."""
+
+    @abc.abstractmethod
+    def logs(
+        self,
+        run_id: str,
+        *,
+        task_key: str | None = None,
+        after_id: int | None = None,
+        limit: int | None = None,
+    ) -> list[LogLine]:
+        """Run ``run_id``'s log lines by increasing id: only task ``task_key``'s when given, only
+        those with an id above ``after_id`` when given (to follow a running run), the first
+        ``limit`` of them when given; [] if the run is unknown."""
+
+    @abc.abstractmethod
+    def results(self, run_id: str) -> list[ResultRow]:
+        """Run ``run_id``'s results, artifacts and metrics by time, then recording order."""
+
+    @abc.abstractmethod
+    def metrics(
+        self, flow_name: str, name: str | None = None, limit: int | None = None
+    ) -> list[MetricPoint]:
+        """Metric values recorded by runs of ``flow_name`` (only metric ``name`` when given),
+        oldest first by the run's scheduled time, then recording time. With ``limit``, the latest
+        ``limit`` points, still oldest first."""
+
+    # -- housekeeping --------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def schema_version(self) -> int:
+        """The schema version of the data this store holds (:data:`SCHEMA_VERSION` once open)."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections and files. Idempotent; any later call raises StoreClosedError."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+# -- helpers shared by the backends, so they word their errors identically ----------------------
+
+
+def check_state(state: str) -> str:
+    """``state`` if it names a state class, else :class:`InvalidRecordError`."""
+    if state not in STATE_NAMES:
+        raise InvalidRecordError(f"unknown state name {state!r}; known: {sorted(STATE_NAMES)}")
+    return state
+
+
+def check_limit(limit: int | None) -> None:
+    """Refuse negative limits, which SQL backends would read as "no limit"."""
+    if limit is not None and (isinstance(limit, bool) or limit < 0):
+        raise ValueError(f"limit must be None or an integer >= 0, got {limit!r}")
+
+
+def run_not_found(prefix: str) -> RunNotFoundError:
+    """The error for a run id or prefix that matches nothing."""
+    return RunNotFoundError(f"no flow run has an id starting with {prefix!r}")
+
+
+def ambiguous_run(prefix: str, ids: Sequence[str]) -> AmbiguousRunError:
+    """The error for a prefix matching ``ids`` (sorted; one more than shown means "and more")."""
+    shown = ", ".join(ids[:AMBIGUOUS_SHOWN])
+    more = " and more" if len(ids) > AMBIGUOUS_SHOWN else ""
+    return AmbiguousRunError(
+        f"run id prefix {prefix!r} is ambiguous: it matches {shown}{more}; give more characters"
+    )
+
+
+def missing_runs(ids: Collection[str]) -> RunNotFoundError:
+    """The error for records that name flow runs not in the store."""
+    listed = ", ".join(sorted(ids))
+    return RunNotFoundError(
+        f"no flow run with id {listed}; record the run with create_flow_run() first"
+    )
+
+
+def duplicate_id(run_id: str) -> DuplicateRunError:
+    """The error for creating a run whose id exists."""
+    return DuplicateRunError(f"a flow run with id {run_id!r} already exists")
+
+
+def duplicate_slot(run: FlowRunRecord, existing_id: str) -> DuplicateRunError:
+    """The error for creating a second run of one deployment for one scheduled time."""
+    return DuplicateRunError(
+        f"deployment {run.deployment!r} already has a run scheduled at "
+        f"{run.scheduled_start_time.isoformat()} (run {existing_id}); "
+        f"each (deployment, scheduled time) slot runs once, so run {run.id} was not created"
+    )

@@ -1,0 +1,309 @@
+"""An in-memory run store: the contract with nothing but dicts behind it.
+
+Useful in tests and for runs nobody needs to look back on. One lock guards every method, so each
+method is atomic exactly as a SQL transaction would be: a batch is kept whole or not at all, and a
+compare-and-set state change cannot interleave with another.
+
+JSON fields (parameters, graphs, result values) go through a JSON round trip on the way in and out,
+so the memory store returns what a database would (a tuple comes back as a list) and a caller that
+mutates a dict after recording it, or after reading it, does not change the history.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections import defaultdict
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, TypeVar
+
+from tideflow.store.base import (
+    SCHEMA_VERSION,
+    RunStore,
+    ambiguous_run,
+    check_limit,
+    check_state,
+    duplicate_id,
+    duplicate_slot,
+    missing_runs,
+    run_not_found,
+)
+from tideflow.store.errors import StoreClosedError
+from tideflow.store.records import (
+    FINISHED_STATES,
+    FlowRecord,
+    FlowRunRecord,
+    LogLine,
+    MetricPoint,
+    ResultRow,
+    TaskRunRecord,
+    TaskStateChange,
+    as_utc,
+    derive_task_runs,
+)
+
+__all__ = ["MemoryStore"]
+
+T = TypeVar("T")
+
+
+def _copy(value: T) -> T:
+    """A deep copy through JSON, which is what a database keeps."""
+    copied: T = json.loads(json.dumps(value))
+    return copied
+
+
+class MemoryStore(RunStore):
+    """A :class:`~tideflow.store.base.RunStore` that lives and dies with the process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._closed = False
+        self._flows: dict[str, FlowRecord] = {}
+        self._runs: dict[str, FlowRunRecord] = {}
+        self._slots: dict[tuple[str, datetime], str] = {}
+        self._task_states: defaultdict[str, list[TaskStateChange]] = defaultdict(list)
+        self._logs: defaultdict[str, list[LogLine]] = defaultdict(list)
+        # (recording sequence number, row): metrics order ties across runs by it, like an SQL id.
+        self._results: defaultdict[str, list[tuple[int, ResultRow]]] = defaultdict(list)
+        self._sequence = itertools.count(1)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        with self._lock:
+            if self._closed:
+                raise StoreClosedError("the in-memory run store is closed")
+            yield
+
+    def _run(self, run_id: str) -> FlowRunRecord:
+        try:
+            return self._runs[run_id]
+        except KeyError:
+            raise run_not_found(run_id) from None
+
+    def _check_runs_exist(self, run_ids: Collection[str]) -> None:
+        missing = set(run_ids) - self._runs.keys()
+        if missing:
+            raise missing_runs(missing)
+
+    @staticmethod
+    def _out(run: FlowRunRecord) -> FlowRunRecord:
+        return replace(run, parameters=_copy(run.parameters))
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def upsert_flow(self, flow: FlowRecord) -> None:
+        with self._locked():
+            self._flows[flow.name] = replace(flow, graph=_copy(flow.graph))
+
+    def get_flow(self, name: str) -> FlowRecord | None:
+        with self._locked():
+            flow = self._flows.get(name)
+            return None if flow is None else replace(flow, graph=_copy(flow.graph))
+
+    def create_flow_run(self, run: FlowRunRecord) -> None:
+        with self._locked():
+            if run.id in self._runs:
+                raise duplicate_id(run.id)
+            if run.deployment is not None:
+                slot = (run.deployment, run.scheduled_start_time)
+                if slot in self._slots:
+                    raise duplicate_slot(run, self._slots[slot])
+                self._slots[slot] = run.id
+            self._runs[run.id] = self._out(run)
+
+    def set_flow_run_state(
+        self,
+        run_id: str,
+        state: str,
+        message: str | None,
+        at: datetime,
+        *,
+        expected: Collection[str] | None = None,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+        lateness: float | None = None,
+    ) -> bool:
+        check_state(state)
+        at = as_utc(at, "at")
+        for name in expected or ():
+            check_state(name)
+        with self._locked():
+            run = self._run(run_id)
+            if expected is not None and run.state not in expected:
+                return False
+            if start_time is None and state == "Running":
+                start_time = run.start_time or at
+            if end_time is None and state in FINISHED_STATES:
+                end_time = at
+            self._runs[run_id] = replace(
+                run,
+                state=state,
+                state_message=message,
+                start_time=start_time or run.start_time,
+                end_time=end_time or run.end_time,
+                lateness=run.lateness if lateness is None else lateness,
+            )
+            return True
+
+    def heartbeat(self, run_id: str, at: datetime) -> None:
+        at = as_utc(at, "at")
+        with self._locked():
+            self._runs[run_id] = replace(self._run(run_id), heartbeat=at)
+
+    def record_task_states(self, changes: Sequence[TaskStateChange]) -> None:
+        with self._locked():
+            self._check_runs_exist({c.flow_run_id for c in changes})
+            for change in changes:
+                self._task_states[change.flow_run_id].append(change)
+
+    def record_logs(self, lines: Sequence[LogLine]) -> None:
+        with self._locked():
+            self._check_runs_exist({line.flow_run_id for line in lines})
+            for line in lines:
+                self._logs[line.flow_run_id].append(replace(line, id=next(self._sequence)))
+
+    def record_results(self, rows: Sequence[ResultRow]) -> None:
+        with self._locked():
+            self._check_runs_exist({row.flow_run_id for row in rows})
+            for row in rows:
+                stored = replace(row, value=_copy(row.value))
+                self._results[row.flow_run_id].append((next(self._sequence), stored))
+
+    def prune(self, older_than: datetime) -> int:
+        cutoff = as_utc(older_than, "older_than")
+        with self._locked():
+            doomed = [run for run in self._runs.values() if _prunable(run, cutoff)]
+            for run in doomed:
+                del self._runs[run.id]
+                if run.deployment is not None:
+                    del self._slots[(run.deployment, run.scheduled_start_time)]
+                for children in (self._task_states, self._logs, self._results):
+                    children.pop(run.id, None)
+            return len(doomed)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def get_flow_run(self, run_id_or_prefix: str) -> FlowRunRecord:
+        with self._locked():
+            if run_id_or_prefix in self._runs:
+                return self._out(self._runs[run_id_or_prefix])
+            ids = sorted(i for i in self._runs if i.startswith(run_id_or_prefix))
+            if not ids:
+                raise run_not_found(run_id_or_prefix)
+            if len(ids) > 1:
+                raise ambiguous_run(run_id_or_prefix, ids)
+            return self._out(self._runs[ids[0]])
+
+    def list_flow_runs(
+        self,
+        *,
+        flow: str | None = None,
+        deployment: str | None = None,
+        states: Collection[str] | None = None,
+        since: datetime | None = None,
+        limit: int | None = 50,
+    ) -> list[FlowRunRecord]:
+        check_limit(limit)
+        since = None if since is None else as_utc(since, "since")
+        with self._locked():
+            runs = [
+                run
+                for run in self._runs.values()
+                if (flow is None or run.flow_name == flow)
+                and (deployment is None or run.deployment == deployment)
+                and (states is None or run.state in states)
+                and (since is None or run.scheduled_start_time >= since)
+            ]
+            runs.sort(key=_newest_first_key, reverse=True)
+            return [self._out(run) for run in runs[:limit]]
+
+    def unfinished_runs(self) -> list[FlowRunRecord]:
+        with self._locked():
+            runs = [run for run in self._runs.values() if not run.is_finished]
+            runs.sort(key=lambda run: (run.scheduled_start_time, run.id))
+            return [self._out(run) for run in runs]
+
+    def task_states(self, run_id: str) -> list[TaskStateChange]:
+        with self._locked():
+            # A stable sort keeps recording order for changes with equal timestamps.
+            return sorted(self._task_states.get(run_id, ()), key=lambda c: c.timestamp)
+
+    def task_runs(self, run_id: str) -> list[TaskRunRecord]:
+        return derive_task_runs(self.task_states(run_id))
+
+    def logs(
+        self,
+        run_id: str,
+        *,
+        task_key: str | None = None,
+        after_id: int | None = None,
+        limit: int | None = None,
+    ) -> list[LogLine]:
+        check_limit(limit)
+        with self._locked():
+            lines = [
+                line
+                for line in self._logs.get(run_id, ())
+                if (task_key is None or line.task_key == task_key)
+                and (after_id is None or (line.id or 0) > after_id)
+            ]
+            return lines[:limit]
+
+    def results(self, run_id: str) -> list[ResultRow]:
+        with self._locked():
+            rows = sorted(self._results.get(run_id, ()), key=lambda r: (r[1].timestamp, r[0]))
+            return [replace(row, value=_copy(row.value)) for _, row in rows]
+
+    def metrics(
+        self, flow_name: str, name: str | None = None, limit: int | None = None
+    ) -> list[MetricPoint]:
+        check_limit(limit)
+        with self._locked():
+            found: list[tuple[Any, MetricPoint]] = []
+            for run in self._runs.values():
+                if run.flow_name != flow_name:
+                    continue
+                for seq, row in self._results.get(run.id, ()):
+                    if row.kind == "metric" and (name is None or row.name == name):
+                        key = (run.scheduled_start_time, row.timestamp, seq)
+                        found.append((key, _point(run, row)))
+        found.sort(key=lambda item: item[0])
+        points = [point for _, point in found]
+        return points if limit is None else points[len(points) - limit :]
+
+    # -- housekeeping --------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        with self._locked():
+            return SCHEMA_VERSION
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+
+
+def _prunable(run: FlowRunRecord, cutoff: datetime) -> bool:
+    ended = run.end_time or run.start_time or run.scheduled_start_time
+    return run.is_finished and ended < cutoff
+
+
+def _newest_first_key(run: FlowRunRecord) -> tuple[Any, ...]:
+    # Sorted in reverse: scheduled time, then started runs before unstarted ones, then start, id.
+    started = run.start_time is not None
+    return (run.scheduled_start_time, started, run.start_time or run.scheduled_start_time, run.id)
+
+
+def _point(run: FlowRunRecord, row: ResultRow) -> MetricPoint:
+    assert row.number is not None  # ResultRow guarantees it for metrics
+    return MetricPoint(
+        flow_run_id=run.id,
+        name=row.name,
+        number=row.number,
+        timestamp=row.timestamp,
+        scheduled_start_time=run.scheduled_start_time,
+    )

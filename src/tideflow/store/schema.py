@@ -1,0 +1,290 @@
+"""The SQL schema of the run store, its version, and the migrations between versions.
+
+Tables (SQLAlchemy Core, portable between SQLite and PostgreSQL)::
+
+    meta         key -> value; holds "schema_version"
+    flows        name (pk), graph_hash, graph (JSON text)
+    flow_runs    id (pk), flow_name, deployment, parameters (JSON text), scheduled_start_time,
+                 start_time, end_time, state, state_message, lateness, host, pid, heartbeat;
+                 UNIQUE (deployment, scheduled_start_time): one run per deployment slot
+    task_states  id (pk), flow_run_id -> flow_runs, task_key, task_name, map_index, state,
+                 message, timestamp
+    logs         id (pk, never reused), flow_run_id -> flow_runs, task_key, map_index,
+                 timestamp, level, logger, message
+    results      id (pk), flow_run_id -> flow_runs, task_key, map_index, name, kind,
+                 value (JSON text), number, timestamp
+
+Children reference their run with ``ON DELETE CASCADE``, so pruning a run is one DELETE. JSON is
+stored as TEXT, which every database reads the same way. Datetimes are stored in UTC.
+
+Versions. The ``meta`` table records which version of this layout a database has. Version 1 lacked
+``flow_runs.heartbeat`` and ``results.number``; :data:`MIGRATIONS` maps each old version to the
+step that brings it one version up. :func:`ensure_schema` creates a fresh database, migrates an
+old one in a single transaction (all steps or none), and refuses a newer one with
+:class:`~tideflow.store.errors.SchemaVersionError`, since this release cannot know what a newer
+one changed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Dialect
+
+from tideflow.store.base import SCHEMA_VERSION
+from tideflow.store.errors import SchemaVersionError, StoreCorruptError
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "ensure_schema", "metadata"]
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """An aware UTC datetime. SQLite keeps it as naive UTC text (its DATETIME format sorts
+    correctly as text), PostgreSQL as ``timestamptz``; both read back as aware UTC."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class JSONText(sa.TypeDecorator[Any]):
+    """Any JSON-serialisable value, stored as TEXT (portable, and readable with plain SQL)."""
+
+    impl = sa.Text()
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else json.dumps(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        return None if value is None else json.loads(value)
+
+
+# SQLite reuses an INTEGER PRIMARY KEY only as an alias of its rowid; BIGINT would not be one.
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+_NAME = sa.String(255)
+_STATE = sa.String(32)
+
+metadata = sa.MetaData()
+
+meta = sa.Table(
+    "meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(255), nullable=False),
+)
+
+flows = sa.Table(
+    "flows",
+    metadata,
+    sa.Column("name", _NAME, primary_key=True),
+    sa.Column("graph_hash", sa.String(128), nullable=False),
+    sa.Column("graph", JSONText(), nullable=False),
+)
+
+flow_runs = sa.Table(
+    "flow_runs",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("flow_name", _NAME, nullable=False, index=True),
+    sa.Column("deployment", _NAME, nullable=True),
+    sa.Column("parameters", JSONText(), nullable=False),
+    sa.Column("scheduled_start_time", UTCDateTime(), nullable=False),
+    sa.Column("start_time", UTCDateTime(), nullable=True, index=True),
+    sa.Column("end_time", UTCDateTime(), nullable=True),
+    sa.Column("state", _STATE, nullable=False, index=True),
+    sa.Column("state_message", sa.Text(), nullable=True),
+    sa.Column("lateness", sa.Float(), nullable=True),
+    sa.Column("host", _NAME, nullable=False),
+    sa.Column("pid", sa.Integer(), nullable=False),
+    sa.Column("heartbeat", UTCDateTime(), nullable=True),  # added in version 2
+    # NULL deployments (ad-hoc runs) never collide: NULLs are distinct in UNIQUE constraints.
+    # The constraint's index also serves `WHERE deployment = ?` lookups.
+    sa.UniqueConstraint("deployment", "scheduled_start_time", name="uq_flow_runs_slot"),
+    sa.Index("ix_flow_runs_newest", "scheduled_start_time", "start_time"),
+)
+
+
+def _run_id() -> sa.Column[str]:
+    fk = sa.ForeignKey("flow_runs.id", ondelete="CASCADE")
+    return sa.Column("flow_run_id", sa.String(64), fk, nullable=False)
+
+
+task_states = sa.Table(
+    "task_states",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    _run_id(),
+    sa.Column("task_key", _NAME, nullable=False),
+    sa.Column("task_name", _NAME, nullable=False),
+    sa.Column("map_index", sa.Integer(), nullable=True),
+    sa.Column("state", _STATE, nullable=False),
+    sa.Column("message", sa.Text(), nullable=True),
+    sa.Column("timestamp", UTCDateTime(), nullable=False),
+    sa.Index("ix_task_states_run", "flow_run_id", "timestamp"),
+)
+
+logs = sa.Table(
+    "logs",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    _run_id(),
+    sa.Column("task_key", _NAME, nullable=True),
+    sa.Column("map_index", sa.Integer(), nullable=True),
+    sa.Column("timestamp", UTCDateTime(), nullable=False),
+    sa.Column("level", sa.String(16), nullable=False),
+    sa.Column("logger", _NAME, nullable=False),
+    sa.Column("message", sa.Text(), nullable=False),
+    sa.Index("ix_logs_run", "flow_run_id", "id"),
+    # AUTOINCREMENT stops SQLite from reusing the id of a deleted last row: `logs --follow`
+    # relies on ids only ever growing.
+    sqlite_autoincrement=True,
+)
+
+results = sa.Table(
+    "results",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    _run_id(),
+    sa.Column("task_key", _NAME, nullable=True),
+    sa.Column("map_index", sa.Integer(), nullable=True),
+    sa.Column("name", _NAME, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("value", JSONText(), nullable=True),
+    sa.Column("number", sa.Float(), nullable=True),  # added in version 2
+    sa.Column("timestamp", UTCDateTime(), nullable=False),
+    sa.Index("ix_results_run", "flow_run_id"),
+)
+
+_SCHEMA_LOCK = 0x7469_6465_666C_6F77 & 0x7FFF_FFFF_FFFF_FFFF  # "tideflow", as a bigint
+
+STORE_TABLES = ("flows", "flow_runs", "task_states", "logs", "results")
+
+# -- versions and migrations ---------------------------------------------------------------------
+
+
+def _add_column(conn: Connection, column: sa.Column[Any]) -> None:
+    """``ALTER TABLE ... ADD COLUMN`` for a nullable column, spelled in the connection's dialect."""
+    quote = conn.dialect.identifier_preparer.quote
+    kind = column.type.compile(dialect=conn.dialect)
+    table = column.table.name
+    conn.exec_driver_sql(f"ALTER TABLE {quote(table)} ADD COLUMN {quote(column.name)} {kind}")
+
+
+def _v1_to_v2(conn: Connection) -> None:
+    """Add ``flow_runs.heartbeat`` and ``results.number``; fill ``number`` for old metrics,
+    which version 1 kept only as their JSON value."""
+    _add_column(conn, flow_runs.c.heartbeat)
+    _add_column(conn, results.c.number)
+    rows = conn.execute(
+        sa.select(results.c.id, results.c.value).where(results.c.kind == "metric")
+    ).all()
+    numbers = [
+        {"row_id": row.id, "number": float(row.value)}
+        for row in rows
+        if isinstance(row.value, int | float) and not isinstance(row.value, bool)
+    ]
+    if numbers:
+        update = (
+            results.update()
+            .where(results.c.id == sa.bindparam("row_id"))
+            .values(number=sa.bindparam("number"))
+        )
+        conn.execute(update, numbers)
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2}
+"""``MIGRATIONS[n]`` brings a version-``n`` database to version ``n + 1``."""
+
+assert sorted(MIGRATIONS) == list(range(1, SCHEMA_VERSION)), "a migration step is missing"
+
+
+def read_version(conn: Connection, where: str, *, lock: bool = False) -> int | None:
+    """The database's schema version, or None when it has no Tideflow tables yet.
+
+    With ``lock``, the version row stays locked until the transaction ends (PostgreSQL), so a
+    migration cannot run twice at once.
+    """
+    inspector = sa.inspect(conn)
+    if not inspector.has_table("meta"):
+        found = [name for name in STORE_TABLES if inspector.has_table(name)]
+        if found:
+            raise StoreCorruptError(
+                f"run store {where} has Tideflow tables ({', '.join(found)}) but no meta table "
+                "with a schema version; it was damaged or written by something else. Move it "
+                "aside (or point TIDEFLOW_HOME / TIDEFLOW_DATABASE_URL elsewhere) to start afresh"
+            )
+        return None
+    query = sa.select(meta.c.value).where(meta.c.key == "schema_version")
+    value = conn.scalar(query.with_for_update() if lock else query)
+    if value is None or not value.isdigit():
+        raise StoreCorruptError(
+            f"run store {where} has a meta table without a valid schema_version ({value!r}); "
+            "move it aside to start afresh"
+        )
+    return int(value)
+
+
+def _set_version(conn: Connection, version: int) -> None:
+    conn.execute(meta.update().where(meta.c.key == "schema_version").values(value=str(version)))
+
+
+def refuse_newer(version: int, where: str) -> SchemaVersionError:
+    """The error for a database written by a newer Tideflow."""
+    return SchemaVersionError(
+        f"run store {where} has schema version {version}, but this release of tideflow "
+        f"supports schema versions up to {SCHEMA_VERSION}; upgrade tideflow to a release that "
+        f"supports schema {version}, or point TIDEFLOW_HOME (or TIDEFLOW_DATABASE_URL) elsewhere "
+        "to use a separate store"
+    )
+
+
+Opener = Callable[[], AbstractContextManager[Connection]]
+
+
+def ensure_schema(read: Opener, write: Opener, where: str) -> None:
+    """Make the database at ``where`` hold the current schema, creating or migrating it.
+
+    ``read`` and ``write`` open a transaction; ``write`` takes SQLite's write lock at once
+    (``BEGIN IMMEDIATE``), and on PostgreSQL this function takes a transaction-level advisory
+    lock, so of several processes opening a new or old database together one creates or migrates
+    it and the others then find it current. The common case, an up-to-date database, only reads.
+
+    Raises:
+        SchemaVersionError: the database is newer than this release.
+        StoreCorruptError: the tables are there but the version is not.
+    """
+    with read() as conn:
+        version = read_version(conn, where)
+    if version == SCHEMA_VERSION:
+        return
+    if version is not None and version > SCHEMA_VERSION:
+        raise refuse_newer(version, where)
+    with write() as conn:
+        if conn.dialect.name == "postgresql":
+            # Table creation is not safe against a concurrent creator; serialise the openers.
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+        version = read_version(conn, where, lock=True)  # again: another opener may have won
+        if version is None:
+            metadata.create_all(conn)
+            conn.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+        elif version > SCHEMA_VERSION:
+            raise refuse_newer(version, where)
+        else:
+            for step in range(version, SCHEMA_VERSION):
+                MIGRATIONS[step](conn)
+            _set_version(conn, SCHEMA_VERSION)

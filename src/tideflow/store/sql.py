@@ -1,0 +1,411 @@
+"""The run store on SQL databases, through SQLAlchemy Core: SQLite and PostgreSQL.
+
+One class serves both; the differences live in the connection set-up (``sqlite.py`` for SQLite's
+WAL, busy timeout and write locking) and in nothing else, because every statement here is portable
+Core. The tables and their versions are in ``schema.py``.
+
+Transactions. Every method is one transaction: reads see one consistent snapshot; writes go through
+:meth:`SQLStore._write`, which on SQLite takes the write lock when the transaction begins (see
+``sqlite.py`` for why). The promises that involve races are carried by the database itself:
+
+- (deployment, scheduled_start_time) is a UNIQUE constraint, so two processes creating the same
+  slot cannot both succeed, whatever they checked before;
+- a compare-and-set state change is one ``UPDATE ... WHERE id = :id AND state IN (:expected)``;
+  the database serialises concurrent updates of a row, so exactly one claimer sees a changed row.
+
+Errors from the driver are turned into :class:`~tideflow.store.errors.StoreError` subclasses that
+name the file (SQLite) or the URL with its password hidden (PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Connection, Row
+
+from tideflow.store import sqlite
+from tideflow.store.base import (
+    AMBIGUOUS_SHOWN,
+    RunStore,
+    ambiguous_run,
+    check_limit,
+    check_state,
+    duplicate_id,
+    duplicate_slot,
+    missing_runs,
+    run_not_found,
+)
+from tideflow.store.errors import StoreClosedError, StoreError
+from tideflow.store.records import (
+    FINISHED_STATES,
+    FlowRecord,
+    FlowRunRecord,
+    LogLine,
+    MetricPoint,
+    ResultRow,
+    TaskRunRecord,
+    TaskStateChange,
+    as_utc,
+    derive_task_runs,
+)
+from tideflow.store.schema import (
+    UTCDateTime,
+    ensure_schema,
+    flow_runs,
+    flows,
+    logs,
+    meta,
+    results,
+    task_states,
+)
+
+__all__ = ["SQLStore"]
+
+_FINISHED = sorted(FINISHED_STATES)
+
+
+def _values(record: object, *, without: str | None = None) -> dict[str, Any]:
+    """A record's fields as column values (the column names are the field names)."""
+    names = (f.name for f in fields(record))  # type: ignore[arg-type]
+    return {name: getattr(record, name) for name in names if name != without}
+
+
+def _run(row: Row[Any]) -> FlowRunRecord:
+    return FlowRunRecord(**row._mapping)
+
+
+def _utc(value: datetime) -> sa.BindParameter[datetime]:
+    return sa.literal(value, UTCDateTime())
+
+
+class SQLStore(RunStore):
+    """A :class:`~tideflow.store.base.RunStore` in a SQL database.
+
+    Args:
+        url: a SQLAlchemy URL, e.g. ``sqlite:////home/me/.tideflow/tideflow.db`` or
+            ``postgresql+psycopg://user:password@host:5432/tideflow``. On PostgreSQL the tables go
+            into the connection's current schema; add ``?options=-csearch_path%3Dname`` to the URL
+            to keep them in a schema of their own.
+        busy_timeout: SQLite only: how many seconds a writer waits for the write lock.
+
+    Raises:
+        SchemaVersionError: the database was written by a newer Tideflow.
+        StoreCorruptError: the file is not a SQLite database, or its tables are damaged.
+        StoreError: the database cannot be reached or opened.
+    """
+
+    def __init__(self, url: str | URL, *, busy_timeout: float = 30.0) -> None:
+        try:
+            self._url = sa.make_url(url)
+        except sa.exc.ArgumentError as exc:
+            raise StoreError(f"cannot open run store: {exc}") from None
+        self._busy_timeout = busy_timeout
+        self._is_sqlite = self._url.get_backend_name() == "sqlite"
+        self.where: str = (
+            str(self._url.database or ":memory:")
+            if self._is_sqlite
+            else self._url.render_as_string(hide_password=True)
+        )
+        """The store's file (SQLite) or URL without its password, as error messages name it."""
+        self._closed = False
+        try:
+            self._engine = sa.create_engine(self._url)
+        except (sa.exc.ArgumentError, ImportError) as exc:  # unknown dialect, missing driver
+            raise StoreError(f"cannot open run store {self.where}: {exc}") from None
+        if self._is_sqlite:
+            sqlite.configure(self._engine, busy_timeout)
+        self._writer = self._engine.execution_options(**{sqlite.WRITE: True})
+        try:
+            ensure_schema(self._read, self._write, self.where)
+        except BaseException:
+            self._engine.dispose()
+            raise
+
+    def __repr__(self) -> str:
+        return f"SQLStore({self.where!r})"
+
+    # -- connections and errors ----------------------------------------------------------------
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        try:
+            yield
+        except sa.exc.IntegrityError:
+            raise  # the callers know what a constraint violation means for them
+        except sa.exc.DBAPIError as exc:
+            raise self._describe(exc) from exc
+
+    def _describe(self, exc: sa.exc.DBAPIError) -> StoreError:
+        if self._is_sqlite:
+            found = sqlite.describe_error(exc.orig or exc, self.where, self._busy_timeout)
+            if found is not None:
+                return found
+        if exc.connection_invalidated or isinstance(exc, sa.exc.OperationalError):
+            return StoreError(f"cannot use run store {self.where}: {exc.orig}")
+        return StoreError(f"run store {self.where} failed: {exc.orig}")
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        if self._closed:
+            raise StoreClosedError(f"run store {self.where} is closed")
+        with self._translated(), self._engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        if self._closed:
+            raise StoreClosedError(f"run store {self.where} is closed")
+        with self._translated(), self._writer.begin() as conn:
+            yield conn
+
+    @staticmethod
+    def _exists(conn: Connection, run_id: str) -> bool:
+        query = sa.select(flow_runs.c.id).where(flow_runs.c.id == run_id)
+        return conn.scalar(query) is not None
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def upsert_flow(self, flow: FlowRecord) -> None:
+        update = flows.update().where(flows.c.name == flow.name)
+        update = update.values(graph_hash=flow.graph_hash, graph=flow.graph)
+        for attempt in range(2):
+            try:
+                with self._write() as conn:
+                    if conn.execute(update).rowcount == 0:
+                        conn.execute(flows.insert().values(_values(flow)))
+                return
+            except sa.exc.IntegrityError:
+                # Another process inserted the same flow between our UPDATE and INSERT
+                # (PostgreSQL; SQLite's write lock rules it out): update it instead.
+                if attempt:
+                    raise
+
+    def get_flow(self, name: str) -> FlowRecord | None:
+        with self._read() as conn:
+            row = conn.execute(sa.select(flows).where(flows.c.name == name)).first()
+        return None if row is None else FlowRecord(**row._mapping)
+
+    def create_flow_run(self, run: FlowRunRecord) -> None:
+        try:
+            with self._write() as conn:
+                conn.execute(flow_runs.insert().values(_values(run)))
+        except sa.exc.IntegrityError as exc:
+            raise self._duplicate(run, exc) from None
+
+    def _duplicate(self, run: FlowRunRecord, exc: sa.exc.IntegrityError) -> StoreError:
+        with self._read() as conn:
+            if self._exists(conn, run.id):
+                return duplicate_id(run.id)
+            existing = conn.scalar(
+                sa.select(flow_runs.c.id).where(
+                    flow_runs.c.deployment == run.deployment,
+                    flow_runs.c.scheduled_start_time == _utc(run.scheduled_start_time),
+                )
+            )
+        if existing is not None:
+            return duplicate_slot(run, existing)
+        return StoreError(f"run store {self.where} refused run {run.id}: {exc.orig}")
+
+    def set_flow_run_state(
+        self,
+        run_id: str,
+        state: str,
+        message: str | None,
+        at: datetime,
+        *,
+        expected: Collection[str] | None = None,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+        lateness: float | None = None,
+    ) -> bool:
+        check_state(state)
+        at = as_utc(at, "at")
+        values: dict[str, Any] = {"state": state, "state_message": message}
+        if start_time is not None:
+            values["start_time"] = as_utc(start_time, "start_time")
+        elif state == "Running":
+            values["start_time"] = sa.func.coalesce(flow_runs.c.start_time, _utc(at))
+        if end_time is not None:
+            values["end_time"] = as_utc(end_time, "end_time")
+        elif state in FINISHED_STATES:
+            values["end_time"] = at
+        if lateness is not None:
+            values["lateness"] = float(lateness)
+        update = flow_runs.update().where(flow_runs.c.id == run_id).values(values)
+        if expected is not None:
+            update = update.where(flow_runs.c.state.in_([check_state(s) for s in expected]))
+        with self._write() as conn:
+            changed = conn.execute(update).rowcount == 1
+            if not changed and not self._exists(conn, run_id):
+                raise run_not_found(run_id)
+        return changed
+
+    def heartbeat(self, run_id: str, at: datetime) -> None:
+        update = flow_runs.update().where(flow_runs.c.id == run_id)
+        with self._write() as conn:
+            if conn.execute(update.values(heartbeat=as_utc(at, "at"))).rowcount == 0:
+                raise run_not_found(run_id)
+
+    def record_task_states(self, changes: Sequence[TaskStateChange]) -> None:
+        self._append(task_states, [_values(change) for change in changes])
+
+    def record_logs(self, lines: Sequence[LogLine]) -> None:
+        self._append(logs, [_values(line, without="id") for line in lines])
+
+    def record_results(self, rows: Sequence[ResultRow]) -> None:
+        self._append(results, [_values(row) for row in rows])
+
+    def _append(self, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+        """Insert ``rows`` in one transaction (an executemany: one round trip per batch)."""
+        if not rows:
+            return
+        try:
+            with self._write() as conn:
+                conn.execute(table.insert(), rows)
+        except sa.exc.IntegrityError as exc:
+            # The only constraint a valid record can break is the reference to its run.
+            run_ids = {row["flow_run_id"] for row in rows}
+            with self._read() as conn:
+                query = sa.select(flow_runs.c.id).where(flow_runs.c.id.in_(run_ids))
+                missing = run_ids - set(conn.scalars(query))
+            if missing:
+                raise missing_runs(missing) from None
+            raise StoreError(f"run store {self.where} refused {table.name}: {exc.orig}") from None
+
+    def prune(self, older_than: datetime) -> int:
+        cutoff = _utc(as_utc(older_than, "older_than"))
+        ended = sa.func.coalesce(
+            flow_runs.c.end_time, flow_runs.c.start_time, flow_runs.c.scheduled_start_time
+        )
+        delete = flow_runs.delete().where(flow_runs.c.state.in_(_FINISHED), ended < cutoff)
+        with self._write() as conn:
+            # Task states, logs and results go with their runs: ON DELETE CASCADE.
+            return conn.execute(delete).rowcount
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def get_flow_run(self, run_id_or_prefix: str) -> FlowRunRecord:
+        prefix = run_id_or_prefix
+        with self._read() as conn:
+            row = conn.execute(sa.select(flow_runs).where(flow_runs.c.id == prefix)).first()
+            if row is not None:
+                return _run(row)
+            # substr rather than LIKE: SQLite's LIKE ignores case, and ids are case-sensitive.
+            starts = sa.func.substr(flow_runs.c.id, 1, len(prefix)) == prefix
+            query = sa.select(flow_runs.c.id).where(starts).order_by(flow_runs.c.id)
+            ids = list(conn.scalars(query.limit(AMBIGUOUS_SHOWN + 1)))
+            if len(ids) != 1:
+                raise ambiguous_run(prefix, ids) if ids else run_not_found(prefix)
+            row = conn.execute(sa.select(flow_runs).where(flow_runs.c.id == ids[0])).one()
+        return _run(row)
+
+    def list_flow_runs(
+        self,
+        *,
+        flow: str | None = None,
+        deployment: str | None = None,
+        states: Collection[str] | None = None,
+        since: datetime | None = None,
+        limit: int | None = 50,
+    ) -> list[FlowRunRecord]:
+        check_limit(limit)
+        query = sa.select(flow_runs)
+        if flow is not None:
+            query = query.where(flow_runs.c.flow_name == flow)
+        if deployment is not None:
+            query = query.where(flow_runs.c.deployment == deployment)
+        if states is not None:
+            query = query.where(flow_runs.c.state.in_(list(states)))
+        if since is not None:
+            query = query.where(flow_runs.c.scheduled_start_time >= _utc(as_utc(since, "since")))
+        query = query.order_by(
+            flow_runs.c.scheduled_start_time.desc(),
+            flow_runs.c.start_time.desc().nulls_last(),
+            flow_runs.c.id.desc(),
+        ).limit(limit)
+        with self._read() as conn:
+            return [_run(row) for row in conn.execute(query)]
+
+    def unfinished_runs(self) -> list[FlowRunRecord]:
+        query = sa.select(flow_runs).where(flow_runs.c.state.not_in(_FINISHED))
+        query = query.order_by(flow_runs.c.scheduled_start_time, flow_runs.c.id)
+        with self._read() as conn:
+            return [_run(row) for row in conn.execute(query)]
+
+    def task_states(self, run_id: str) -> list[TaskStateChange]:
+        columns = [c for c in task_states.c if c.name != "id"]
+        query = sa.select(*columns).where(task_states.c.flow_run_id == run_id)
+        query = query.order_by(task_states.c.timestamp, task_states.c.id)
+        with self._read() as conn:
+            return [TaskStateChange(**row._mapping) for row in conn.execute(query)]
+
+    def task_runs(self, run_id: str) -> list[TaskRunRecord]:
+        return derive_task_runs(self.task_states(run_id))
+
+    def logs(
+        self,
+        run_id: str,
+        *,
+        task_key: str | None = None,
+        after_id: int | None = None,
+        limit: int | None = None,
+    ) -> list[LogLine]:
+        check_limit(limit)
+        query = sa.select(logs).where(logs.c.flow_run_id == run_id)
+        if task_key is not None:
+            query = query.where(logs.c.task_key == task_key)
+        if after_id is not None:
+            query = query.where(logs.c.id > after_id)
+        query = query.order_by(logs.c.id).limit(limit)
+        with self._read() as conn:
+            return [LogLine(**row._mapping) for row in conn.execute(query)]
+
+    def results(self, run_id: str) -> list[ResultRow]:
+        columns = [c for c in results.c if c.name != "id"]
+        query = sa.select(*columns).where(results.c.flow_run_id == run_id)
+        query = query.order_by(results.c.timestamp, results.c.id)
+        with self._read() as conn:
+            return [ResultRow(**row._mapping) for row in conn.execute(query)]
+
+    def metrics(
+        self, flow_name: str, name: str | None = None, limit: int | None = None
+    ) -> list[MetricPoint]:
+        check_limit(limit)
+        query = (
+            sa.select(
+                results.c.flow_run_id,
+                results.c.name,
+                results.c.number,
+                results.c.timestamp,
+                flow_runs.c.scheduled_start_time,
+            )
+            .join_from(results, flow_runs, results.c.flow_run_id == flow_runs.c.id)
+            .where(flow_runs.c.flow_name == flow_name, results.c.kind == "metric")
+        )
+        if name is not None:
+            query = query.where(results.c.name == name)
+        order = [flow_runs.c.scheduled_start_time, results.c.timestamp, results.c.id]
+        if limit is not None:  # the latest `limit` points: newest first, then turned around
+            query = query.order_by(*(column.desc() for column in order)).limit(limit)
+        else:
+            query = query.order_by(*order)
+        with self._read() as conn:
+            points = [MetricPoint(**row._mapping) for row in conn.execute(query)]
+        return points[::-1] if limit is not None else points
+
+    # -- housekeeping --------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        query = sa.select(meta.c.value).where(meta.c.key == "schema_version")
+        with self._read() as conn:
+            return int(conn.scalar(query) or 0)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._engine.dispose()

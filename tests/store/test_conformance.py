@@ -1,0 +1,685 @@
+"""The run store contract, held against every backend (memory, SQLite, PostgreSQL).
+
+Each test states one promise of :class:`tideflow.store.RunStore`; the ``store`` fixture runs it on
+each backend. The last section checks the records themselves, which every backend shares.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from tideflow.store import (
+    SCHEMA_VERSION,
+    AmbiguousRunError,
+    DuplicateRunError,
+    FlowRecord,
+    FlowRunRecord,
+    InvalidRecordError,
+    LogLine,
+    MetricPoint,
+    ResultRow,
+    RunNotFoundError,
+    RunStore,
+    StoreClosedError,
+    TaskStateChange,
+)
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def flow_run(run_id: str = "run-1", **fields: Any) -> FlowRunRecord:
+    values: dict[str, Any] = {
+        "id": run_id,
+        "flow_name": "tickets",
+        "deployment": None,
+        "parameters": {"batch-size": 100},
+        "scheduled_start_time": T0,
+        "start_time": None,
+        "end_time": None,
+        "state": "Scheduled",
+        "state_message": None,
+        "lateness": None,
+        "host": "host-a",
+        "pid": 4242,
+        "heartbeat": None,
+    }
+    return FlowRunRecord(**(values | fields))
+
+
+def change(
+    state: str, seconds: float, key: str = "predict-1", map_index: int | None = None, **fields: Any
+) -> TaskStateChange:
+    values: dict[str, Any] = {
+        "flow_run_id": "run-1",
+        "task_key": key,
+        "task_name": key.split("-")[0],
+        "map_index": map_index,
+        "state": state,
+        "message": None,
+        "timestamp": at(seconds),
+    }
+    return TaskStateChange(**(values | fields))
+
+
+def log(message: str, task_key: str | None = None, run_id: str = "run-1") -> LogLine:
+    return LogLine(
+        flow_run_id=run_id,
+        task_key=task_key,
+        map_index=None,
+        timestamp=T0,
+        level="INFO",
+        logger="tideflow.task",
+        message=message,
+    )
+
+
+def metric(name: str, number: float, run_id: str = "run-1", seconds: float = 0) -> ResultRow:
+    return ResultRow(
+        flow_run_id=run_id,
+        task_key="evaluate-1",
+        map_index=None,
+        name=name,
+        kind="metric",
+        value=number,
+        number=number,
+        timestamp=at(seconds),
+    )
+
+
+def ids(runs: list[FlowRunRecord]) -> list[str]:
+    return [run.id for run in runs]
+
+
+def race(workers: int, attempt: Callable[[int], object]) -> list[object]:
+    """Run ``attempt(i)`` in ``workers`` threads released together; their outcomes, in order."""
+    barrier = threading.Barrier(workers)
+    outcomes: list[object] = [None] * workers
+
+    def work(i: int) -> None:
+        barrier.wait()
+        try:
+            outcomes[i] = attempt(i)
+        except Exception as exc:
+            outcomes[i] = exc
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return outcomes
+
+
+# -- flows ---------------------------------------------------------------------------------------
+
+
+def test_a_flow_is_recorded_and_replaced_by_name(store: RunStore) -> None:
+    store.upsert_flow(FlowRecord(name="tickets", graph_hash="h1", graph={"nodes": ["a"]}))
+    store.upsert_flow(FlowRecord(name="tickets", graph_hash="h2", graph={"nodes": ["a", "b"]}))
+    assert store.get_flow("tickets") == FlowRecord(
+        name="tickets", graph_hash="h2", graph={"nodes": ["a", "b"]}
+    )
+    assert store.get_flow("other") is None
+
+
+# -- creating runs -------------------------------------------------------------------------------
+
+
+def test_a_created_run_reads_back_equal(store: RunStore) -> None:
+    run = flow_run(deployment="hourly", lateness=1.5, state_message="waiting", heartbeat=at(3))
+    store.create_flow_run(run)
+    assert store.get_flow_run("run-1") == run
+
+
+def test_parameters_come_back_as_json_and_cannot_be_changed_behind_the_store(
+    store: RunStore,
+) -> None:
+    parameters: dict[str, Any] = {"sizes": (1, 2), "nested": {"a": None}}
+    store.create_flow_run(flow_run(parameters=parameters))
+    parameters["nested"]["a"] = "changed"
+    store.get_flow_run("run-1").parameters["sizes"].append(3)
+    assert store.get_flow_run("run-1").parameters == {"sizes": [1, 2], "nested": {"a": None}}
+
+
+def test_a_run_id_is_unique(store: RunStore) -> None:
+    store.create_flow_run(flow_run("run-1"))
+    with pytest.raises(DuplicateRunError, match="'run-1' already exists"):
+        store.create_flow_run(flow_run("run-1", scheduled_start_time=at(60)))
+
+
+def test_a_deployment_slot_holds_one_run(store: RunStore) -> None:
+    store.create_flow_run(flow_run("run-1", deployment="hourly"))
+    with pytest.raises(DuplicateRunError) as caught:
+        store.create_flow_run(flow_run("run-2", deployment="hourly"))
+    assert "'hourly'" in str(caught.value)
+    assert "2026-03-01T12:00:00+00:00" in str(caught.value)
+    assert "run run-1" in str(caught.value)
+    assert ids(store.list_flow_runs()) == ["run-1"]
+
+
+def test_runs_share_a_scheduled_time_unless_they_share_a_deployment(store: RunStore) -> None:
+    store.create_flow_run(flow_run("adhoc-1"))
+    store.create_flow_run(flow_run("adhoc-2"))
+    store.create_flow_run(flow_run("hourly-1", deployment="hourly"))
+    store.create_flow_run(flow_run("daily-1", deployment="daily"))
+    store.create_flow_run(flow_run("hourly-2", deployment="hourly", scheduled_start_time=at(3600)))
+    assert len(store.list_flow_runs()) == 5
+
+
+def test_of_many_callers_creating_one_slot_exactly_one_succeeds(store: RunStore) -> None:
+    outcomes = race(8, lambda i: store.create_flow_run(flow_run(f"run-{i}", deployment="hourly")))
+    assert sum(outcome is None for outcome in outcomes) == 1
+    assert all(isinstance(o, DuplicateRunError) for o in outcomes if o is not None)
+    assert len(store.list_flow_runs(deployment="hourly")) == 1
+
+
+# -- finding a run by id or prefix ---------------------------------------------------------------
+
+
+def test_a_unique_prefix_finds_the_run(store: RunStore) -> None:
+    store.create_flow_run(flow_run("3f2a9c"))
+    store.create_flow_run(flow_run("7b1e04"))
+    assert store.get_flow_run("3f").id == "3f2a9c"
+    assert store.get_flow_run("7b1e04").id == "7b1e04"
+
+
+def test_an_exact_id_wins_over_the_longer_ids_it_begins(store: RunStore) -> None:
+    store.create_flow_run(flow_run("abc"))
+    store.create_flow_run(flow_run("abcd"))
+    assert store.get_flow_run("abc").id == "abc"
+
+
+def test_a_prefix_that_matches_nothing_is_named_in_the_error(store: RunStore) -> None:
+    store.create_flow_run(flow_run("3f2a9c"))
+    with pytest.raises(RunNotFoundError, match="no flow run has an id starting with 'ff'"):
+        store.get_flow_run("ff")
+
+
+def test_an_ambiguous_prefix_names_up_to_five_matches(store: RunStore) -> None:
+    for i in range(7):
+        store.create_flow_run(flow_run(f"ab{i}"))
+    with pytest.raises(AmbiguousRunError) as caught:
+        store.get_flow_run("ab")
+    assert str(caught.value) == (
+        "run id prefix 'ab' is ambiguous: it matches ab0, ab1, ab2, ab3, ab4 and more; "
+        "give more characters"
+    )
+    store.create_flow_run(flow_run("xy1"))
+    store.create_flow_run(flow_run("xy2"))
+    with pytest.raises(AmbiguousRunError, match="matches xy1, xy2; give"):
+        store.get_flow_run("xy")
+
+
+def test_prefixes_are_literal_and_case_sensitive(store: RunStore) -> None:
+    store.create_flow_run(flow_run("abc"))
+    for prefix in ("ABC", "a%", "a_c", "_"):
+        with pytest.raises(RunNotFoundError):
+            store.get_flow_run(prefix)
+
+
+# -- changing a run's state ----------------------------------------------------------------------
+
+
+def test_entering_running_then_a_final_state_records_start_and_end(store: RunStore) -> None:
+    store.create_flow_run(flow_run())
+    assert store.set_flow_run_state("run-1", "Running", None, at(2))
+    assert store.set_flow_run_state("run-1", "Success", "All tasks succeeded", at(9))
+    run = store.get_flow_run("run-1")
+    assert (run.state, run.state_message) == ("Success", "All tasks succeeded")
+    assert (run.start_time, run.end_time) == (at(2), at(9))
+    assert run.is_finished
+
+
+def test_explicit_times_and_lateness_are_written_and_never_cleared(store: RunStore) -> None:
+    store.create_flow_run(flow_run())
+    store.set_flow_run_state("run-1", "Running", None, at(5), start_time=at(1), lateness=1.0)
+    store.set_flow_run_state("run-1", "Failed", "boom", at(9), end_time=at(8))
+    run = store.get_flow_run("run-1")
+    assert (run.start_time, run.end_time, run.lateness) == (at(1), at(8), 1.0)
+
+
+def test_running_again_keeps_the_first_start_time(store: RunStore) -> None:
+    store.create_flow_run(flow_run())
+    store.set_flow_run_state("run-1", "Running", None, at(1))
+    store.set_flow_run_state("run-1", "Running", "resumed", at(7))
+    assert store.get_flow_run("run-1").start_time == at(1)
+
+
+def test_compare_and_set_changes_only_from_an_expected_state(store: RunStore) -> None:
+    store.create_flow_run(flow_run())
+    assert not store.set_flow_run_state("run-1", "Running", None, at(1), expected={"Pending"})
+    assert store.get_flow_run("run-1").state == "Scheduled"
+    assert store.set_flow_run_state(
+        "run-1", "Running", "claimed", at(1), expected={"Pending", "Scheduled"}
+    )
+    assert not store.set_flow_run_state("run-1", "Running", "again", at(2), expected={"Scheduled"})
+    run = store.get_flow_run("run-1")
+    assert (run.state, run.state_message, run.start_time) == ("Running", "claimed", at(1))
+
+
+def test_of_many_schedulers_claiming_a_run_exactly_one_wins(store: RunStore) -> None:
+    store.create_flow_run(flow_run())
+    outcomes = race(
+        8,
+        lambda i: store.set_flow_run_state(
+            "run-1", "Running", f"claimed by {i}", at(1), expected=["Scheduled"]
+        ),
+    )
+    assert sorted(outcomes, key=str) == [False] * 7 + [True]
+    winner = outcomes.index(True)
+    assert store.get_flow_run("run-1").state_message == f"claimed by {winner}"
+
+
+def test_changing_a_missing_run_raises(store: RunStore) -> None:
+    with pytest.raises(RunNotFoundError, match="'nope'"):
+        store.set_flow_run_state("nope", "Running", None, at(1))
+    with pytest.raises(RunNotFoundError, match="'nope'"):
+        store.set_flow_run_state("nope", "Running", None, at(1), expected={"Scheduled"})
+    with pytest.raises(RunNotFoundError, match="'nope'"):
+        store.heartbeat("nope", at(1))
+
+
+def test_state_names_must_be_known(store: RunStore) -> None:
+    store.create_flow_run(flow_run())
+    with pytest.raises(InvalidRecordError, match="unknown state name 'running'"):
+        store.set_flow_run_state("run-1", "running", None, at(1))
+    with pytest.raises(InvalidRecordError, match="unknown state name 'Claimed'"):
+        store.set_flow_run_state("run-1", "Running", None, at(1), expected={"Claimed"})
+    assert store.get_flow_run("run-1").state == "Scheduled"
+
+
+def test_a_heartbeat_is_recorded(store: RunStore) -> None:
+    store.create_flow_run(flow_run())
+    store.heartbeat("run-1", at(30))
+    store.heartbeat("run-1", at(60))
+    assert store.get_flow_run("run-1").heartbeat == at(60)
+
+
+def test_naive_datetimes_are_refused_by_every_method(store: RunStore) -> None:
+    store.create_flow_run(flow_run())
+    naive = datetime(2026, 3, 1, 12)
+    calls: list[Callable[[], object]] = [
+        lambda: store.set_flow_run_state("run-1", "Running", None, naive),
+        lambda: store.set_flow_run_state("run-1", "Running", None, T0, start_time=naive),
+        lambda: store.set_flow_run_state("run-1", "Failed", None, T0, end_time=naive),
+        lambda: store.heartbeat("run-1", naive),
+        lambda: store.list_flow_runs(since=naive),
+        lambda: store.prune(naive),
+    ]
+    for call in calls:
+        with pytest.raises(InvalidRecordError, match="must be timezone-aware"):
+            call()
+    assert store.get_flow_run("run-1") == flow_run()
+
+
+# -- task history --------------------------------------------------------------------------------
+
+
+def test_task_states_come_back_in_time_order(store: RunStore) -> None:
+    store.create_flow_run(flow_run())
+    store.record_task_states([change("Running", 2), change("Pending", 1)])
+    store.record_task_states([change("Success", 3), change("Pending", 1, key="score-1")])
+    assert [(c.task_key, c.state) for c in store.task_states("run-1")] == [
+        ("predict-1", "Pending"),
+        ("score-1", "Pending"),  # same time as the first: recording order breaks the tie
+        ("predict-1", "Running"),
+        ("predict-1", "Success"),
+    ]
+    assert store.task_states("run-1")[0] == change("Pending", 1)
+
+
+def test_task_runs_are_derived_from_state_changes_with_attempts(store: RunStore) -> None:
+    store.create_flow_run(flow_run())
+    store.record_task_states(
+        [
+            change("Pending", 0),
+            change("Running", 1),
+            change("Retrying", 2, message="retry 1 of 3"),
+            change("Running", 4),
+            change("Success", 5, message="done"),
+            change("Pending", 3, key="score-1"),
+        ]
+    )
+    predict, score = store.task_runs("run-1")
+    assert (predict.task_key, predict.task_name) == ("predict-1", "predict")
+    assert (predict.state, predict.message, predict.attempts) == ("Success", "done", 2)
+    assert (predict.start_time, predict.end_time) == (at(1), at(5))
+    assert (score.state, score.attempts, score.start_time, score.end_time) == (
+        "Pending",
+        0,
+        None,
+        None,
+    )
+
+
+def test_mapped_children_are_task_runs_of_their_own(store: RunStore) -> None:
+    store.create_flow_run(flow_run())
+    store.record_task_states(
+        [change("Running", 1, key="fit-1", map_index=i) for i in (1, 0)]
+        + [change("Mapped", 2, key="fit-1"), change("Failed", 3, key="fit-1", map_index=0)]
+    )
+    runs = store.task_runs("run-1")
+    assert [(r.map_index, r.state) for r in runs] == [
+        (1, "Running"),
+        (0, "Failed"),
+        (None, "Mapped"),
+    ]
+    assert runs[0].end_time is None  # still running: no end yet
+    assert runs[1].end_time == at(3)
+
+
+@pytest.mark.parametrize("kind", ["task states", "logs", "results"])
+def test_history_of_a_missing_run_is_refused_whole(store: RunStore, kind: str) -> None:
+    store.create_flow_run(flow_run())
+    batches: dict[str, Callable[[str], None]] = {
+        "task states": lambda rid: store.record_task_states(
+            [change("Running", 1), change("Running", 1, flow_run_id=rid)]
+        ),
+        "logs": lambda rid: store.record_logs([log("kept?"), log("lost", run_id=rid)]),
+        "results": lambda rid: store.record_results([metric("mae", 1.0), metric("mae", 2, rid)]),
+    }
+    with pytest.raises(RunNotFoundError, match="no flow run with id ghost"):
+        batches[kind]("ghost")
+    assert store.task_states("run-1") == []
+    assert store.logs("run-1") == []
+    assert store.results("run-1") == []
+
+
+def test_reading_the_history_of_an_unknown_run_gives_nothing(store: RunStore) -> None:
+    assert store.task_states("ghost") == []
+    assert store.task_runs("ghost") == []
+    assert store.logs("ghost") == []
+    assert store.results("ghost") == []
+    assert store.metrics("ghost-flow") == []
+
+
+def test_empty_batches_are_accepted(store: RunStore) -> None:
+    store.record_task_states([])
+    store.record_logs([])
+    store.record_results([])
+
+
+# -- logs ----------------------------------------------------------------------------------------
+
+
+def test_log_lines_get_increasing_ids_in_recording_order(store: RunStore) -> None:
+    store.create_flow_run(flow_run("run-1"))
+    store.create_flow_run(flow_run("run-2"))
+    store.record_logs([log("one"), log("other run", run_id="run-2"), log("two")])
+    store.record_logs([log("three")])
+    lines = store.logs("run-1")
+    assert [line.message for line in lines] == ["one", "two", "three"]
+    line_ids = [line.id for line in lines]
+    assert all(isinstance(i, int) for i in line_ids)
+    assert line_ids == sorted(set(line_ids))  # increasing, no repeats
+    assert lines[0] == replace(log("one"), id=line_ids[0])
+
+
+def test_logs_after_an_id_give_only_newer_lines_to_follow_a_run(store: RunStore) -> None:
+    store.create_flow_run(flow_run())
+    store.record_logs([log("one"), log("two")])
+    seen = store.logs("run-1")
+    assert store.logs("run-1", after_id=seen[-1].id) == []
+    store.record_logs([log("three"), log("four")])
+    assert [line.message for line in store.logs("run-1", after_id=seen[-1].id)] == ["three", "four"]
+    assert [line.message for line in store.logs("run-1", after_id=seen[0].id, limit=2)] == [
+        "two",
+        "three",
+    ]
+
+
+def test_logs_filter_by_task(store: RunStore) -> None:
+    store.create_flow_run(flow_run())
+    store.record_logs([log("flow"), log("predicting", "predict-1"), log("scoring", "score-1")])
+    assert [line.message for line in store.logs("run-1", task_key="predict-1")] == ["predicting"]
+    assert [line.message for line in store.logs("run-1", limit=1)] == ["flow"]
+    assert store.logs("run-1", limit=0) == []
+
+
+# -- results and metrics -------------------------------------------------------------------------
+
+
+def test_results_come_back_as_json_in_time_order(store: RunStore) -> None:
+    store.create_flow_run(flow_run())
+    summary = ResultRow(
+        flow_run_id="run-1",
+        task_key="summary-1",
+        map_index=None,
+        name="trial_summary",
+        kind="result",
+        value={"num_obs": 100, "metrics": ("mae", "r2")},
+        number=None,
+        timestamp=at(5),
+    )
+    artifact = ResultRow(
+        flow_run_id="run-1",
+        task_key=None,
+        map_index=None,
+        name="report",
+        kind="artifact",
+        value=None,
+        number=None,
+        timestamp=at(5),
+    )
+    store.record_results([summary, metric("mae", 3.25, seconds=1), artifact])
+    rows = store.results("run-1")
+    assert [row.name for row in rows] == ["mae", "trial_summary", "report"]
+    assert rows[1].value == {"num_obs": 100, "metrics": ["mae", "r2"]}
+    assert rows[0] == metric("mae", 3.25, seconds=1)
+    assert rows[2] == artifact
+
+
+def test_metrics_follow_a_flow_across_runs_oldest_first(store: RunStore) -> None:
+    for i, hours in enumerate([2, 0, 1]):
+        store.create_flow_run(flow_run(f"run-{i}", scheduled_start_time=at(3600 * hours)))
+    store.create_flow_run(flow_run("elsewhere", flow_name="other"))
+    store.record_results(
+        [metric("mae", 10 + i, f"run-{i}") for i in range(3)]
+        + [metric("r2", 0.5, "run-1"), metric("mae", 99, "elsewhere")]
+    )
+    points = store.metrics("tickets", "mae")
+    assert [(p.flow_run_id, p.number) for p in points] == [
+        ("run-1", 11.0),
+        ("run-2", 12.0),
+        ("run-0", 10.0),
+    ]
+    assert points[0] == MetricPoint(
+        flow_run_id="run-1", name="mae", number=11.0, timestamp=T0, scheduled_start_time=T0
+    )
+    assert [p.name for p in store.metrics("tickets")] == ["mae", "r2", "mae", "mae"]
+
+
+def test_a_metric_limit_keeps_the_latest_points_still_oldest_first(store: RunStore) -> None:
+    for i in range(5):
+        store.create_flow_run(flow_run(f"run-{i}", scheduled_start_time=at(60 * i)))
+        store.record_results([metric("mae", float(i), f"run-{i}")])
+    assert [p.number for p in store.metrics("tickets", "mae", limit=3)] == [2.0, 3.0, 4.0]
+    assert store.metrics("tickets", "mae", limit=0) == []
+
+
+# -- listing runs --------------------------------------------------------------------------------
+
+
+def test_runs_are_listed_newest_first(store: RunStore) -> None:
+    store.create_flow_run(flow_run("old", scheduled_start_time=at(0), start_time=at(1)))
+    store.create_flow_run(flow_run("new-a", scheduled_start_time=at(60), start_time=at(61)))
+    store.create_flow_run(flow_run("new-b", scheduled_start_time=at(60), start_time=at(65)))
+    store.create_flow_run(flow_run("new-unstarted", scheduled_start_time=at(60)))
+    store.create_flow_run(flow_run("new-c", scheduled_start_time=at(60), start_time=at(65)))
+    assert ids(store.list_flow_runs()) == ["new-c", "new-b", "new-a", "new-unstarted", "old"]
+
+
+def test_runs_are_filtered_by_flow_deployment_and_state(store: RunStore) -> None:
+    store.create_flow_run(flow_run("a", deployment="hourly", state="Success"))
+    store.create_flow_run(flow_run("b", deployment="daily", state="Failed"))
+    store.create_flow_run(flow_run("c", flow_name="other", state="TimedOut"))
+    store.create_flow_run(flow_run("d", state="Running"))
+    assert ids(store.list_flow_runs(flow="tickets")) == ["d", "b", "a"]
+    assert ids(store.list_flow_runs(deployment="hourly")) == ["a"]
+    assert ids(store.list_flow_runs(states={"Failed"})) == ["b"]
+    assert ids(store.list_flow_runs(states=["Failed", "TimedOut"])) == ["c", "b"]
+    assert ids(store.list_flow_runs(flow="tickets", states={"TimedOut"})) == []
+    assert store.list_flow_runs(states=[]) == []
+
+
+def test_since_keeps_recent_runs_and_limit_the_newest(store: RunStore) -> None:
+    for minute in range(10):
+        store.create_flow_run(flow_run(f"run-{minute}", scheduled_start_time=at(60 * minute)))
+    assert ids(store.list_flow_runs(since=at(7 * 60))) == ["run-9", "run-8", "run-7"]
+    assert ids(store.list_flow_runs(limit=2)) == ["run-9", "run-8"]
+    assert len(store.list_flow_runs(limit=None)) == 10
+    assert len(store.list_flow_runs()) == 10
+    cet = timezone(timedelta(hours=1))
+    since = datetime(2026, 3, 1, 13, 8, tzinfo=cet)  # 12:08 UTC
+    assert ids(store.list_flow_runs(since=since)) == ["run-9", "run-8"]
+
+
+def test_a_negative_limit_is_refused(store: RunStore) -> None:
+    with pytest.raises(ValueError, match="limit must be None or an integer >= 0"):
+        store.list_flow_runs(limit=-1)
+
+
+def test_unfinished_runs_are_those_not_in_a_final_state(store: RunStore) -> None:
+    states = ["Scheduled", "Pending", "Running", "Paused", "Success", "Crashed", "Cancelled"]
+    for i, state in enumerate(states):
+        store.create_flow_run(flow_run(state, state=state, scheduled_start_time=at(-i)))
+    assert ids(store.unfinished_runs()) == ["Paused", "Running", "Pending", "Scheduled"]
+
+
+# -- pruning -------------------------------------------------------------------------------------
+
+
+def finished_run(run_id: str, ended: float, state: str = "Success") -> FlowRunRecord:
+    return flow_run(
+        run_id,
+        state=state,
+        scheduled_start_time=at(ended - 10),
+        start_time=at(ended - 5),
+        end_time=at(ended),
+    )
+
+
+def test_prune_deletes_old_finished_runs_with_their_history(store: RunStore) -> None:
+    store.create_flow_run(finished_run("old", ended=100, state="Failed"))
+    store.create_flow_run(finished_run("recent", ended=300))
+    for run_id in ("old", "recent"):
+        store.record_task_states([change("Success", 1, flow_run_id=run_id)])
+        store.record_logs([log("hello", run_id=run_id)])
+        store.record_results([metric("mae", 1.0, run_id)])
+    assert store.prune(older_than=at(200)) == 1
+    assert ids(store.list_flow_runs()) == ["recent"]
+    with pytest.raises(RunNotFoundError):
+        store.get_flow_run("old")
+    assert (store.task_states("old"), store.logs("old"), store.results("old")) == ([], [], [])
+    assert len(store.task_states("recent")) == len(store.logs("recent")) == 1
+    assert [p.flow_run_id for p in store.metrics("tickets")] == ["recent"]
+
+
+def test_prune_never_deletes_unfinished_runs(store: RunStore) -> None:
+    for state in ("Scheduled", "Running", "Paused"):
+        store.create_flow_run(flow_run(state, state=state, start_time=at(-1000)))
+    assert store.prune(older_than=at(10**6)) == 0
+    assert len(store.unfinished_runs()) == 3
+
+
+def test_prune_judges_a_run_without_an_end_by_its_start_then_its_schedule(store: RunStore) -> None:
+    store.create_flow_run(flow_run("started", state="Crashed", start_time=at(50)))
+    store.create_flow_run(flow_run("never-started", state="Cancelled", scheduled_start_time=at(50)))
+    assert store.prune(older_than=at(50)) == 0
+    assert store.prune(older_than=at(51)) == 2
+
+
+def test_a_pruned_slot_can_be_scheduled_again(store: RunStore) -> None:
+    store.create_flow_run(flow_run("first", deployment="hourly", state="Success", end_time=at(1)))
+    store.prune(older_than=at(2))
+    store.create_flow_run(flow_run("second", deployment="hourly"))
+    assert ids(store.list_flow_runs(deployment="hourly")) == ["second"]
+
+
+# -- housekeeping --------------------------------------------------------------------------------
+
+
+def test_the_schema_version_is_current(store: RunStore) -> None:
+    assert store.schema_version() == SCHEMA_VERSION
+
+
+def test_a_closed_store_refuses_work(store: RunStore) -> None:
+    store.close()
+    store.close()  # idempotent
+    with pytest.raises(StoreClosedError, match="closed"):
+        store.list_flow_runs()
+    with pytest.raises(StoreClosedError):
+        store.create_flow_run(flow_run())
+
+
+# -- records -------------------------------------------------------------------------------------
+
+NAIVE = datetime(2026, 3, 1, 12)
+
+RECORD_DATETIMES: list[tuple[str, Callable[[datetime], object]]] = [
+    ("FlowRunRecord.scheduled_start_time", lambda d: flow_run(scheduled_start_time=d)),
+    ("FlowRunRecord.start_time", lambda d: flow_run(start_time=d)),
+    ("FlowRunRecord.end_time", lambda d: flow_run(end_time=d)),
+    ("FlowRunRecord.heartbeat", lambda d: flow_run(heartbeat=d)),
+    ("TaskStateChange.timestamp", lambda d: change("Running", 0, timestamp=d)),
+    ("LogLine.timestamp", lambda d: replace(log("x"), timestamp=d)),
+    ("ResultRow.timestamp", lambda d: replace(metric("mae", 1.0), timestamp=d)),
+    (
+        "MetricPoint.timestamp",
+        lambda d: MetricPoint(
+            flow_run_id="r", name="m", number=1.0, timestamp=d, scheduled_start_time=T0
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("field", "build"), RECORD_DATETIMES, ids=[f for f, _ in RECORD_DATETIMES])
+def test_records_refuse_naive_datetimes(field: str, build: Callable[[datetime], object]) -> None:
+    with pytest.raises(InvalidRecordError) as caught:
+        build(NAIVE)
+    assert str(caught.value) == (
+        f"{field} must be timezone-aware (UTC), got the naive datetime 2026-03-01T12:00:00; "
+        "use datetime.now(UTC) or attach tzinfo=UTC"
+    )
+
+
+def test_records_keep_aware_datetimes_in_utc() -> None:
+    paris = timezone(timedelta(hours=1))
+    run = flow_run(scheduled_start_time=datetime(2026, 3, 1, 13, tzinfo=paris))
+    assert run.scheduled_start_time == T0
+    assert run.scheduled_start_time.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: flow_run(state="Done"), "FlowRunRecord.state must be a state name, got 'Done'"),
+        (lambda: flow_run(id=""), "FlowRunRecord.id must be a non-empty string"),
+        (lambda: flow_run(pid=-1), "FlowRunRecord.pid must be an integer >= 0"),
+        (lambda: flow_run(parameters=[1]), "FlowRunRecord.parameters must be a dict, got list"),
+        (lambda: flow_run(parameters={"f": print}), "parameters must be JSON-serialisable"),
+        (lambda: change("Running", 0, map_index=-1), "map_index must be an integer >= 0"),
+        (lambda: replace(metric("mae", 1), kind="blob"), "ResultRow.kind must be one of"),
+        (lambda: replace(metric("mae", 1), number=None), "must be a finite number for a metric"),
+        (
+            lambda: replace(metric("mae", 1), value={1, 2}),
+            "ResultRow.value must be JSON-serialisable",
+        ),
+        (lambda: FlowRecord(name="f", graph_hash="h", graph=None), "graph must be a dict"),
+    ],
+)
+def test_records_refuse_values_a_store_cannot_keep(
+    build: Callable[[], object], message: str
+) -> None:
+    with pytest.raises(InvalidRecordError, match=message.replace("(", r"\(")):
+        build()

@@ -1,0 +1,218 @@
+"""Schema versions: an old store is migrated in place, a newer one is refused with an explanation.
+
+The SQLite tests open a copy of ``fixtures/schema_v1.db``, a real version-1 file made by
+``fixtures/make_schema_v1.py``. PostgreSQL has no such file; its tests make a version-1 database
+by creating the current schema and taking version 2's additions back out.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tideflow.store import (
+    SCHEMA_VERSION,
+    FlowRunRecord,
+    ResultRow,
+    SchemaVersionError,
+    sqlite_store,
+)
+from tideflow.store import schema as schema_module
+from tideflow.store.sql import SQLStore
+
+FIXTURE = Path(__file__).parent / "fixtures" / "schema_v1.db"
+T0 = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
+
+
+def sqlite_columns(path: Path, table: str) -> set[str]:
+    with closing(sqlite3.connect(path)) as conn:
+        return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def sqlite_version(path: Path) -> str:
+    with closing(sqlite3.connect(path)) as conn:
+        query = "SELECT value FROM meta WHERE key = 'schema_version'"
+        version: str = conn.execute(query).fetchone()[0]
+    return version
+
+
+def set_version(url: str, version: int) -> None:
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                f"UPDATE meta SET value = '{version}' WHERE key = 'schema_version'"
+            )
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def v1_file(tmp_path: Path) -> Path:
+    """A copy of the version-1 fixture, safe to migrate."""
+    assert sqlite_version(FIXTURE) == "1", "the committed fixture must stay at version 1"
+    return Path(shutil.copy(FIXTURE, tmp_path / "tideflow.db"))
+
+
+def make_v1_postgresql(url: str) -> None:
+    """Turn the empty schema at ``url`` into a version-1 store holding one run with a metric."""
+    with SQLStore(url) as store:
+        store.create_flow_run(
+            FlowRunRecord(
+                id="old-run",
+                flow_name="tickets",
+                deployment="hourly",
+                parameters={"batch-size": 10},
+                scheduled_start_time=T0,
+                start_time=T0,
+                end_time=T0,
+                state="Success",
+                state_message=None,
+                lateness=0.5,
+                host="h",
+                pid=1,
+                heartbeat=None,
+            )
+        )
+        store.record_results(
+            [
+                ResultRow(
+                    flow_run_id="old-run",
+                    task_key=None,
+                    map_index=None,
+                    name="mae",
+                    kind="metric",
+                    value=7.5,
+                    number=7.5,
+                    timestamp=T0,
+                )
+            ]
+        )
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE flow_runs DROP COLUMN heartbeat")
+            conn.exec_driver_sql("ALTER TABLE results DROP COLUMN number")
+    finally:
+        engine.dispose()
+    set_version(url, 1)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def v1_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a version-1 store, on each SQL backend."""
+    if request.param == "sqlite":
+        copy = shutil.copy(FIXTURE, tmp_path / "tideflow.db")
+        yield f"sqlite:///{copy}"
+    else:
+        url: str = request.getfixturevalue("postgres_url")
+        make_v1_postgresql(url)
+        yield url
+
+
+# -- upgrading -----------------------------------------------------------------------------------
+
+
+def test_a_version_1_file_is_migrated_keeping_its_history(v1_file: Path) -> None:
+    with sqlite_store(v1_file) as store:
+        assert store.schema_version() == SCHEMA_VERSION == 2
+        runs = store.list_flow_runs()
+        assert [run.id for run in runs] == ["9c41f3e8", "0b5e7d2a"]
+        run = store.get_flow_run("0b5e")
+        assert (run.deployment, run.parameters, run.state) == (
+            "tickets-hourly",
+            {"batch-size": 1000},
+            "Success",
+        )
+        assert (run.scheduled_start_time, run.lateness, run.heartbeat) == (T0, 1.25, None)
+        assert [(t.task_key, t.state, t.attempts) for t in store.task_runs("9c41f3e8")] == [
+            ("predict-1", "Failed", 1)
+        ]
+        assert [line.message for line in store.logs("0b5e7d2a")] == ["predicted 1000 tickets"]
+        # Version 1 kept metrics only as JSON values; the migration filled in their numbers.
+        assert [(p.name, p.number) for p in store.metrics("tickets")] == [("mae", 43210.5)]
+        store.heartbeat("0b5e7d2a", T0)  # the new column is usable
+    assert sqlite_version(v1_file) == "2"
+    assert "heartbeat" in sqlite_columns(v1_file, "flow_runs")
+    assert "number" in sqlite_columns(v1_file, "results")
+
+
+def test_a_version_1_store_is_migrated_on_every_sql_backend(v1_url: str) -> None:
+    with SQLStore(v1_url) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+        assert len(store.list_flow_runs()) >= 1
+        assert [p.name for p in store.metrics("tickets")] == ["mae"]
+    with SQLStore(v1_url) as reopened:  # the second open finds it current
+        assert reopened.schema_version() == SCHEMA_VERSION
+
+
+def test_processes_opening_an_old_store_together_migrate_it_once(v1_url: str) -> None:
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def open_and_close() -> None:
+        barrier.wait()
+        try:
+            SQLStore(v1_url).close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_and_close) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    with SQLStore(v1_url) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+
+
+def test_a_failed_migration_changes_nothing(v1_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_step = schema_module.MIGRATIONS[1]
+
+    def step_then_fail(conn: sa.Connection) -> None:
+        real_step(conn)
+        raise RuntimeError("disk full, say")
+
+    monkeypatch.setitem(schema_module.MIGRATIONS, 1, step_then_fail)
+    with pytest.raises(RuntimeError, match="disk full"):
+        sqlite_store(v1_file)
+    assert sqlite_version(v1_file) == "1"
+    assert "heartbeat" not in sqlite_columns(v1_file, "flow_runs")
+    monkeypatch.setitem(schema_module.MIGRATIONS, 1, real_step)
+    with sqlite_store(v1_file) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+
+
+# -- refusing newer ------------------------------------------------------------------------------
+
+
+def test_a_file_from_a_newer_release_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    path = tmp_path / "tideflow.db"
+    sqlite_store(path).close()
+    set_version(f"sqlite:///{path}", 99)
+    with pytest.raises(SchemaVersionError) as caught:
+        sqlite_store(path)
+    assert str(caught.value) == (
+        f"run store {path} has schema version 99, but this release of tideflow supports "
+        "schema versions up to 2; upgrade tideflow to a release that supports schema 99, "
+        "or point TIDEFLOW_HOME (or TIDEFLOW_DATABASE_URL) elsewhere to use a separate store"
+    )
+    assert sqlite_version(path) == "99"  # left as it was
+
+
+def test_a_newer_postgresql_store_is_refused_naming_the_url(postgres_url: str) -> None:
+    SQLStore(postgres_url).close()
+    set_version(postgres_url, 3)
+    with pytest.raises(SchemaVersionError) as caught:
+        SQLStore(postgres_url)
+    shown = sa.make_url(postgres_url).render_as_string(hide_password=True)
+    assert str(caught.value).startswith(f"run store {shown} has schema version 3, but")
