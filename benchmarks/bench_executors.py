@@ -190,6 +190,14 @@ from benchmarks.bench_executors import mapped_flow, noop, MEMORY_WIDTH
 kind = sys.argv[1]
 if kind == "python":
     results = [noop(i) for i in range(MEMORY_WIDTH)]
+elif kind == "dask":
+    from distributed import LocalCluster
+    from tideflow.executors import DaskExecutor
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0",
+                      silence_logs=logging.ERROR) as cluster:
+        executor = DaskExecutor(address=cluster.scheduler_address)
+        state = mapped_flow(MEMORY_WIDTH).run(executor=executor, progress=False)
+    assert state.is_successful()
 else:
     from tideflow.executors import LocalDaskExecutor, LocalExecutor
     executor = LocalExecutor() if kind == "local" else LocalDaskExecutor("threads")
@@ -211,7 +219,11 @@ def peak_mb(kind: str) -> float:
 def memory_rows() -> list[Row]:
     floor = peak_mb("python")
     rows = []
-    for label, kind in (("LocalExecutor", "local"), ("LocalDaskExecutor(threads)", "threads")):
+    for label, kind in (
+        ("LocalExecutor", "local"),
+        ("LocalDaskExecutor(threads)", "threads"),
+        ("DaskExecutor, 2-worker LocalCluster (workers are other processes)", "dask"),
+    ):
         rows.append(
             Row(
                 f"100,000-child map, driver peak RSS, {label}",
