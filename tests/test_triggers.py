@@ -299,7 +299,7 @@ def test_mapped_children_that_all_failed_pass_all_failed() -> None:
 
 
 def test_every_listed_trigger_is_a_callable_of_the_module() -> None:
-    names = set(triggers.names())
+    names = set(triggers.__all__)
 
     assert names == {
         "all_failed",

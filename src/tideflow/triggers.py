@@ -24,7 +24,7 @@ A task with no upstream tasks always passes its trigger, except ``manual_only``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from tideflow.context import context
@@ -157,8 +157,3 @@ def some_successful(at_least: float | None = None, at_most: float | None = None)
 def some_failed(at_least: float | None = None, at_most: float | None = None) -> Trigger:
     """Run when the number of failed upstreams is within bounds (fractions if < 1)."""
     return _counting(State.is_failed, "failed", at_least, at_most)
-
-
-def names() -> Iterable[str]:
-    """Names of the built-in triggers."""
-    return __all__
