@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tideflow.clock import SYSTEM_CLOCK, Clock
 from tideflow.engine import scheduled
@@ -28,6 +28,9 @@ from tideflow.executors.base import Executor
 from tideflow.executors.local import LocalExecutor
 from tideflow.flow import Flow
 from tideflow.states import State
+
+if TYPE_CHECKING:
+    from tideflow.store.base import RunStore
 
 
 def run(
@@ -42,6 +45,7 @@ def run(
     flow_run_id: str | None = None,
     scheduled_start_time: datetime | None = None,
     progress: bool | None = None,
+    store: RunStore | None = None,
     **named_parameters: Any,
 ) -> State:
     """Run ``flow``; see :meth:`tideflow.Flow.run`."""
@@ -54,6 +58,7 @@ def run(
         "clock": clock,
         "observers": observers,
         "progress": progress,
+        "store": store,
     }
     if flow.schedule is not None and run_on_schedule is not False:
 
@@ -83,8 +88,9 @@ def run_once(
     flow_run_id: str | None = None,
     scheduled_start_time: datetime | None = None,
     progress: bool | None = None,
+    store: RunStore | None = None,
 ) -> State:
-    """One run of ``flow`` with already-checked ``parameters``."""
+    """One run of ``flow`` with already-checked ``parameters``, recorded in ``store`` if given."""
     ensure_handler()
     clock = clock or SYSTEM_CLOCK
     started = clock.now()
@@ -98,6 +104,10 @@ def run_once(
     watchers = list(observers)
     if progress or (progress is None and progress_wanted()):
         watchers.append(ProgressBar())
+    if store is not None:
+        from tideflow.engine.recording import StoreRecorder
+
+        watchers.append(StoreRecorder(store))
     chosen = executor or flow.executor or LocalExecutor()
     return FlowRunner(flow, chosen, info, clock, watchers).run()
 
