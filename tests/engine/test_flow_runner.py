@@ -617,3 +617,58 @@ def test_a_flow_with_an_executor_set_uses_it() -> None:
         inc(one())
     assert flow.run().is_successful()
     assert submitted == ["one", "inc"]
+
+
+def test_a_trigger_that_raises_fails_its_task_with_the_error_named() -> None:
+    def broken_trigger(upstream: Any) -> bool:
+        raise RuntimeError("trigger bug")
+
+    @task(trigger=broken_trigger)
+    def guarded(x: int) -> int:
+        return x
+
+    with Flow("broken-trigger") as flow:
+        out = guarded(one())
+    state = flow.run()
+    assert isinstance(state.result[out], TriggerFailed)
+    assert state.result[out].message == (
+        "trigger broken_trigger raised RuntimeError('trigger bug')"
+    )
+
+
+def test_a_state_handler_that_raises_fails_the_task() -> None:
+    def broken_handler(task: Task, old: State, new: State) -> State | None:
+        if isinstance(new, Success):
+            raise ValueError("handler bug")
+        return None
+
+    @task(state_handlers=[broken_handler])
+    def fine() -> int:
+        return 1
+
+    with Flow("broken-handler") as flow:
+        out = fine()
+    state = flow.run()
+    assert isinstance(state.result[out], Failed)
+    assert state.result[out].message == (
+        "state handler broken_handler raised ValueError('handler bug')"
+    )
+
+
+def test_a_unit_the_executor_could_not_run_fails_and_its_downstream_does_not_run() -> None:
+    from tideflow.executors import LocalExecutor
+    from tideflow.executors.local import DoneFuture
+
+    class LosesOne(LocalExecutor):
+        def submit(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+            if args[0].key == "inc":
+                return DoneFuture(error=ConnectionError("worker lost"))
+            return super().submit(fn, *args, **kwargs)
+
+    with Flow("lost") as flow:
+        lost = inc(one())
+        after = inc(lost)
+    state = flow.run(executor=LosesOne())
+    assert isinstance(state.result[lost], Failed)
+    assert state.result[lost].message == "could not run the task: ConnectionError: worker lost"
+    assert isinstance(state.result[after], TriggerFailed)

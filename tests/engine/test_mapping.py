@@ -209,3 +209,17 @@ def test_a_wide_map_completes() -> None:
     with Flow("wide") as flow:
         out = total(inc.map(list(range(5000))))
     assert flow.run().result[out].result == sum(range(1, 5001))
+
+
+def test_a_mapped_task_below_a_skipped_mapped_task_is_skipped_not_failed() -> None:
+    @task
+    def nothing_today() -> list[int]:
+        raise signals.SKIP("no data")
+
+    with Flow("skipped-map") as flow:
+        first = inc.map(nothing_today())
+        second = inc.map(first)
+    state = flow.run()
+    assert isinstance(state.result[first], Skipped)
+    assert isinstance(state.result[second], Skipped)
+    assert state.is_successful()

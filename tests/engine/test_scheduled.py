@@ -157,7 +157,9 @@ def test_a_first_signal_stops_after_the_current_run_and_a_second_aborts_it(
     aborted = recording_flow(schedule, seen, work=double_signal)
     last = aborted.run(clock=fake_clock)
     assert isinstance(last, Cancelled)
-    assert last.context["scheduled_runs"] == []
+    (interrupted,) = last.context["scheduled_runs"]
+    assert interrupted.state == "Cancelled"
+    assert interrupted.scheduled_start_time == seen[0]["scheduled"]
 
 
 def test_a_real_one_second_schedule_runs_three_times_and_records_lateness() -> None:

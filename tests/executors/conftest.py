@@ -18,7 +18,6 @@ also lets ``DaskExecutor(cluster_class="tests.executors.flows.RecordingCluster")
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -58,7 +57,10 @@ def dask_cluster(dask_scratch: Path) -> Iterator[LocalCluster]:
         threads_per_worker=1,
         processes=True,
         dashboard_address=":0",  # any free port: never clash with another cluster
-        silence_logs=logging.ERROR,
+        # silence_logs would lower the level of every StreamHandler on the "distributed"
+        # logger for as long as the cluster lives - pytest's caplog handler included - so
+        # later tests in the session would stop capturing log records.
+        silence_logs=False,
     ) as cluster:
         yield cluster
 

@@ -168,3 +168,15 @@ class RecordingCluster(LocalCluster):  # type: ignore[misc]
     def adapt(self, **kwargs: Any) -> Any:
         RecordingCluster.adapt_calls.append(kwargs)
         return super().adapt(**kwargs)
+
+
+@task
+def slow_numbers(n: int = 3) -> list[int]:
+    """A list that arrives after a mapped task elsewhere in the flow has finished some children."""
+    time.sleep(0.5)
+    return list(range(n))
+
+
+@task
+def plus_all(x: int, others: list[int]) -> int:
+    return x + sum(others)

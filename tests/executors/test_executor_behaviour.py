@@ -416,3 +416,15 @@ def test_a_keyboard_interrupt_inside_a_task_stops_the_run_and_propagates(
     assert isinstance(final, Cancelled)
     assert final.message == "Flow run interrupted."
     assert not [t for t in threading.enumerate() if t.name.startswith("tideflow-task")]
+
+
+def test_a_map_that_takes_a_whole_mapped_task_half_finished_gets_every_child(
+    executor: Executor,
+) -> None:
+    from tests.executors.flows import plus_all, slow_numbers
+
+    with Flow("half-finished") as flow:
+        mapped = inc.map(numbers(3))  # [2, 3, 4], finished or running when the next map expands
+        out = plus_all.map(slow_numbers(2), unmapped(mapped))
+    state = flow.run(executor=executor)
+    assert state.result[out].result == [9, 10]

@@ -165,7 +165,7 @@ class FlowRunner:
         if kind == "unit":
             return edge, kind, self._handles[payload]
         if kind == "children":
-            return edge, kind, [self._handles[u] for u in payload]
+            return edge, kind, [p if isinstance(p, State) else self._handles[p] for p in payload]
         return source
 
     def _complete_batch(
@@ -221,8 +221,11 @@ class FlowRunner:
 
     def _interrupted(self, ready: Readiness, exc: BaseException) -> State:
         for key, index in list(ready.running):
+            cancelled = Cancelled(f"interrupted by {type(exc).__name__}")
             if index is None:
-                ready.states[key] = Cancelled(f"interrupted by {type(exc).__name__}")
+                ready.states[key] = cancelled
+            else:  # a mapped task part way through its children
+                ready.states.setdefault(key, cancelled)
         reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else repr(exc)
         cls = Cancelled if isinstance(exc, KeyboardInterrupt | SystemExit) else Failed
         result = self._by_task(ready.final_states())

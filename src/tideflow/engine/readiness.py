@@ -73,6 +73,7 @@ class Readiness:
     mapped: frozenset[str] = frozenset()
     _when: dict[tuple[str, str], Event] = field(default_factory=dict)
     _stripped: dict[str, State] = field(default_factory=dict)
+    _down: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def start(cls, flow: Flow, chained: bool = False) -> Readiness:
@@ -102,8 +103,12 @@ class Readiness:
             self._when[pair] = event
         return event
 
-    def _child_event(self) -> Event:
-        return "submitted" if self.chained else "finished"
+    def _downstream(self, key: str) -> list[str]:
+        """``graph.downstream(key)``, computed once per run (it is asked once per mapped child)."""
+        keys = self._down.get(key)
+        if keys is None:
+            keys = self._down[key] = self.flow.graph.downstream(key)
+        return keys
 
     def _unblocked(self, key: str) -> None:
         if key in self.mapped:
@@ -112,7 +117,7 @@ class Readiness:
             self.ready.append((key, None))
 
     def _release(self, up: str, events: frozenset[Event]) -> None:
-        for down in self.flow.graph.downstream(up):
+        for down in self._downstream(up):
             if self.when(up, down) in events:
                 self.waiting[down] -= 1
                 if self.waiting[down] == 0:
@@ -120,7 +125,7 @@ class Readiness:
 
     def _advance_children(self, up: str, index: int) -> None:
         """Child ``index`` of ``up`` had its child event: its downstream children may go."""
-        for down in self.flow.graph.downstream(up):
+        for down in self._downstream(up):
             below = self.expansions.get(down)
             if below is not None and self.when(up, down) == "expanded" and index < below.width:
                 below.waiting[index] -= 1
@@ -213,11 +218,13 @@ class Readiness:
     def _expand(self, key: str) -> None:
         task = self.flow.task(key)
         edges = self.flow.graph.upstream_edges(key)
-        # Child-by-child inputs are judged per child, by the child itself.
+        # Child-by-child inputs are judged per child, by the child itself; a mapped upstream
+        # that ended without children (skipped, trigger failed) is judged here, as a whole.
         settled = {
             e: self.states[e.upstream]
             for e in edges
-            if e.upstream in self.states and self.when(e.upstream, key) != "expanded"
+            if e.upstream in self.states
+            and not (self.when(e.upstream, key) == "expanded" and e.upstream in self.expansions)
         }
         verdict = upstream_verdict(task, settled) if settled else None
         if verdict is not None:
@@ -277,8 +284,8 @@ class Readiness:
 
         A source is ``(edge, "state", State)``, ``(edge, "item", (State, value))`` (one item of a
         mapped input), ``(edge, "unit", unit)`` (a unit still running; chained executors pass
-        its future) or ``(edge, "children", [units])`` (a mapped task still running, consumed
-        whole).
+        its future) or ``(edge, "children", [unit or State])`` (a mapped task still running,
+        consumed whole: finished children as states, the others as units).
         """
         key, index = unit
         expansion = self.expansions.get(key)
@@ -301,8 +308,14 @@ class Readiness:
             if isinstance(state, Finished):
                 out.append((edge, "state", state))
             elif up in self.expansions:
-                width = self.expansions[up].width
-                out.append((edge, "children", [(up, i) for i in range(width)]))
+                children = self.expansions[up].states
+                out.append(
+                    (
+                        edge,
+                        "children",
+                        [c if isinstance(c, Finished) else (up, i) for i, c in enumerate(children)],
+                    )
+                )
             else:
                 out.append((edge, "unit", (up, None)))
         return out

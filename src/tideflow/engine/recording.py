@@ -47,7 +47,6 @@ class StoreRecorder(RunObserver):
         self.store = store
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
-        self._run_id = ""
 
     def flow_run_started(self, run: FlowRunInfo) -> None:
         graph = run.flow.graph.to_dict()
@@ -71,7 +70,6 @@ class StoreRecorder(RunObserver):
                 heartbeat=run.started_at,
             )
         )
-        self._run_id = run.flow_run_id
         self._writer = threading.Thread(target=self._write, name="tideflow-recorder", daemon=True)
         self._writer.start()
 

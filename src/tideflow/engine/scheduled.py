@@ -108,7 +108,10 @@ def run_on_schedule(
                     scheduled_start_time=event.start_time,
                 )
             except KeyboardInterrupt:
-                log.warning("Scheduled run for %s interrupted", event.start_time.isoformat())
+                when = event.start_time.isoformat()
+                log.warning("Scheduled run for %s interrupted", when)
+                last = Cancelled(f"The scheduled run for {when} was interrupted.")
+                runs.append(_record(event.start_time, last))
                 break
             runs.append(_record(event.start_time, last))
             event = _after_run(flow, event.start_time, clock)

@@ -27,6 +27,8 @@ def _history(payload: Any) -> list[State]:
 
 
 def _last(payload: Any) -> State:
+    if isinstance(payload, State):
+        return payload
     history = _history(payload)
     return history[-1] if history else Pending("its upstream task did not finish")
 

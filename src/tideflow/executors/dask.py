@@ -136,18 +136,16 @@ class DaskExecutor(Executor):
 
     def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> FutureLike[T]:
         """Submit ``fn``; futures from earlier submissions in ``args`` are resolved first."""
-        if self.client is None:
-            raise RuntimeError("DaskExecutor.submit() outside of start(); run flows with it")
-        key = self._key(fn, args)
-        inner = self.client.submit(capture_logs, fn, *_to_dask(args), key=key, pure=False, **kwargs)
-        return DaskFuture(inner, self._watcher)
+        if kwargs:
+            raise TypeError("DaskExecutor.submit() takes positional arguments only")
+        return self.submit_many(fn, [args])[0]
 
     def submit_many(
         self, fn: Callable[..., T], calls: Sequence[tuple[Any, ...]]
     ) -> list[FutureLike[T]]:
-        """Submit all ``calls`` to the scheduler in one message."""
+        """Submit all ``calls`` to the scheduler in one message; futures in them resolve first."""
         if self.client is None:
-            raise RuntimeError("DaskExecutor.submit_many() outside of start(); run flows with it")
+            raise RuntimeError("DaskExecutor.submit() outside of start(); run flows with it")
         if not calls:
             return []
         keys = [self._key(fn, args) for args in calls]

@@ -114,8 +114,6 @@ class Watcher:
                 pause = max(min(pause * 2, _MAX_POLL), floor)
 
     def _settle(self, done: list[Any]) -> None:
-        if not done:
-            return
         with self._lock:
             ours = [self._pending.pop(f.key) for f in done if f.key in self._pending]
         good = [f for f in ours if f.inner.status == "finished"]

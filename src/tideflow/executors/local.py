@@ -35,7 +35,12 @@ class LocalExecutor(Executor):
     """Run every task synchronously in the calling thread, one at a time (no parallelism)."""
 
     def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> DoneFuture[T]:
-        try:
-            return DoneFuture(fn(*args, **kwargs))
-        except Exception as exc:
-            return DoneFuture(error=exc)
+        return run_now(fn, *args, **kwargs)
+
+
+def run_now(fn: Callable[..., T], *args: Any, **kwargs: Any) -> DoneFuture[T]:
+    """Call ``fn`` here and now; its value or exception as a completed future."""
+    try:
+        return DoneFuture(fn(*args, **kwargs))
+    except Exception as exc:
+        return DoneFuture(error=exc)

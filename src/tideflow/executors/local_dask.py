@@ -17,7 +17,7 @@ from contextlib import ExitStack, contextmanager
 from typing import Any, TypeVar
 
 from tideflow.executors.base import Executor, FutureLike
-from tideflow.executors.local import DoneFuture
+from tideflow.executors.local import run_now
 from tideflow.executors.remote import ReplayingFuture, run_cloudpickled
 
 T = TypeVar("T")
@@ -85,10 +85,7 @@ class LocalDaskExecutor(Executor):
 
     def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> FutureLike[T]:
         if self.scheduler == "synchronous" or self._pool is None:
-            try:
-                return DoneFuture(fn(*args, **kwargs))
-            except Exception as exc:
-                return DoneFuture(error=exc)
+            return run_now(fn, *args, **kwargs)
         if self.scheduler == "processes":
             import cloudpickle
 
