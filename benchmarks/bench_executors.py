@@ -52,7 +52,7 @@ def chain_flow(length: int) -> Flow:
 
 
 def per_task(flow: Flow, executor: Executor, n: int, repeats: int = 1) -> float:
-    return best_of(repeats, lambda: flow.run(executor=executor, progress=False)) / n * 1e6
+    return best_of(repeats, lambda: flow.run(executor=executor, progress=False, store=None)) / n * 1e6
 
 
 def delayed_map(n: int) -> None:
@@ -140,21 +140,21 @@ def distributed_rows() -> list[Row]:
 
 def speedup_rows() -> list[Row]:
     flow = mapped_flow(8, nap)
-    local = best_of(1, lambda: flow.run(executor=LocalExecutor(), progress=False))
+    local = best_of(1, lambda: flow.run(executor=LocalExecutor(), progress=False, store=None))
     threads = best_of(
-        1, lambda: flow.run(executor=LocalDaskExecutor(num_workers=2), progress=False)
+        1, lambda: flow.run(executor=LocalDaskExecutor(num_workers=2), progress=False, store=None)
     )
     cluster = DaskExecutor(
         cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "dashboard_address": ":0"}
     )
-    dask_time = best_of(1, lambda: flow.run(executor=cluster, progress=False))
+    dask_time = best_of(1, lambda: flow.run(executor=cluster, progress=False, store=None))
     from distributed import LocalCluster
 
     with LocalCluster(
         n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR
     ) as running:
         address = DaskExecutor(address=running.scheduler_address)
-        warm = best_of(1, lambda: flow.run(executor=address, progress=False))
+        warm = best_of(1, lambda: flow.run(executor=address, progress=False, store=None))
     return [
         Row(
             "eight 0.5 s sleeps: LocalDaskExecutor(2 threads), wall time",
@@ -196,12 +196,12 @@ elif kind == "dask":
     with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0",
                       silence_logs=logging.ERROR) as cluster:
         executor = DaskExecutor(address=cluster.scheduler_address)
-        state = mapped_flow(MEMORY_WIDTH).run(executor=executor, progress=False)
+        state = mapped_flow(MEMORY_WIDTH).run(executor=executor, progress=False, store=None)
     assert state.is_successful()
 else:
     from tideflow.executors import LocalDaskExecutor, LocalExecutor
     executor = LocalExecutor() if kind == "local" else LocalDaskExecutor("threads")
-    state = mapped_flow(MEMORY_WIDTH).run(executor=executor, progress=False)
+    state = mapped_flow(MEMORY_WIDTH).run(executor=executor, progress=False, store=None)
     assert state.is_successful()
 # VmHWM is this process's own peak; ru_maxrss would carry the parent's over exec on Linux.
 status = open("/proc/self/status").read()

@@ -1,7 +1,9 @@
 """Fixtures shared by the whole suite.
 
 Every test runs with ``TIDEFLOW_HOME`` pointing into its own temporary directory, so nothing is
-ever written to the user's home, and without the terminal progress bar.
+ever written to the user's home, and without the terminal progress bar. Run recording is off
+(``TIDEFLOW_STORE=off``) unless a test turns it on with the ``recording`` fixture: opening a fresh
+SQLite store for each of the suite's many flow runs would cost minutes.
 """
 
 from __future__ import annotations
@@ -21,7 +23,15 @@ def _isolated_home(
     home = tmp_path_factory.mktemp("tideflow-home")
     monkeypatch.setenv("TIDEFLOW_HOME", str(home))
     monkeypatch.setenv("TIDEFLOW_PROGRESS", "0")
+    monkeypatch.setenv("TIDEFLOW_STORE", "off")
     return home
+
+
+@pytest.fixture
+def recording(_isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Record runs as a user's default setup does; returns the store file's path."""
+    monkeypatch.delenv("TIDEFLOW_STORE")
+    return _isolated_home / "tideflow.db"
 
 
 @pytest.fixture

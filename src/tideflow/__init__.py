@@ -27,6 +27,7 @@ from tideflow.edge_annotations import flatten, unmapped
 from tideflow.errors import TideflowError
 from tideflow.flow import Flow
 from tideflow.parameter import Parameter
+from tideflow.results import log_artifact, log_metric
 from tideflow.task import FunctionTask, Task, task
 
 __version__ = "0.1.0.dev0"
@@ -40,6 +41,8 @@ __all__ = [
     "__version__",
     "context",
     "flatten",
+    "log_artifact",
+    "log_metric",
     "signals",
     "states",
     "task",

@@ -26,7 +26,7 @@ tideflow.errors.CycleError: flow 'demo': the edge c -> a would close the cycle a
 from __future__ import annotations
 
 import heapq
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from tideflow.errors import CycleError, FlowDefinitionError
@@ -198,8 +198,22 @@ class Graph:
         return {
             "version": GRAPH_FORMAT_VERSION,
             "name": self.name,
-            "nodes": [{**asdict(n), "tags": list(n.tags)} for n in self.nodes.values()],
-            "edges": [asdict(e) for e in self.edges],
+            # Spelled out rather than dataclasses.asdict, which is ten times slower; every
+            # recorded run of a 10,000-task flow pays for this.
+            "nodes": [
+                {"key": n.key, "name": n.name, "kind": n.kind, "tags": list(n.tags)}
+                for n in self.nodes.values()
+            ],
+            "edges": [
+                {
+                    "upstream": e.upstream,
+                    "downstream": e.downstream,
+                    "key": e.key,
+                    "mapped": e.mapped,
+                    "flattened": e.flattened,
+                }
+                for e in self.edges
+            ],
         }
 
     @classmethod

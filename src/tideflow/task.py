@@ -116,6 +116,8 @@ class Task:
         state_handlers: ``fn(task, old_state, new_state) -> State | None`` called on each change.
         on_failure: ``fn(task, state)`` called when the task fails.
         log_stdout: send ``print`` output inside the task to the task's logger.
+        checkpoint: keep the task's return value in the run history (it must be
+            JSON-serialisable; other values are reported and not kept).
         nout: number of results for tuple unpacking (``a, b = split(x)``).
     """
 
@@ -133,6 +135,7 @@ class Task:
         state_handlers: Sequence[StateHandler] | None = None,
         on_failure: Callable[[Task, State], None] | None = None,
         log_stdout: bool = False,
+        checkpoint: bool = False,
         nout: int | None = None,
     ) -> None:
         self.name = name or type(self).__name__
@@ -145,6 +148,7 @@ class Task:
         self.state_handlers: list[StateHandler] = list(state_handlers or ())
         self.on_failure = on_failure
         self.log_stdout = log_stdout
+        self.checkpoint = checkpoint
         if nout is None:
             nout = _tuple_length(self._callable())
         if nout is not None and (not isinstance(nout, int) or nout < 1):

@@ -14,7 +14,7 @@ from typing import Any
 
 from distributed import LocalCluster
 
-from tideflow import context, signals, task
+from tideflow import context, log_artifact, log_metric, signals, task
 
 
 @task
@@ -100,6 +100,13 @@ def slow_then_fast() -> int:
 def chatty(x: int) -> int:
     context.logger.info("processing item %s", x)
     return x
+
+
+@task(checkpoint=True)
+def measured(x: int) -> int:
+    log_metric("score", 2.0 * x)
+    log_artifact("summary", {"x": x})
+    return 2 * x
 
 
 @task

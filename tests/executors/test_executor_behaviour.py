@@ -24,6 +24,7 @@ from tests.executors.flows import (
     chatty,
     inc,
     interrupt,
+    measured,
     numbers,
     one,
     picky,
@@ -52,6 +53,7 @@ from tideflow.states import (
     TimedOut,
     TriggerFailed,
 )
+from tideflow.store import MemoryStore
 
 
 def history(state: State, unit: str) -> list[str]:
@@ -327,6 +329,33 @@ def test_what_tasks_log_reaches_the_driver_under_the_task_logger(
     assert traceback.startswith("Traceback (most recent call last):")
     assert ", in boom\n" in traceback
     assert traceback.endswith("ValueError: boom")
+
+
+def test_a_recorded_run_keeps_task_logs_metrics_artifacts_and_checkpoints(
+    executor: Executor,
+) -> None:
+    store = MemoryStore()
+    with Flow("recorded-everywhere") as flow:
+        chatty.map([1, 2])
+        measured(3)
+        boom()
+    state = flow.run(executor=executor, store=store)
+    run_id = state.context["flow_run_id"]
+    logs = store.logs(run_id)
+    lines = {(line.task_key, line.map_index, line.level, line.message) for line in logs}
+    assert ("chatty", 0, "INFO", "processing item 1") in lines
+    assert ("chatty", 1, "INFO", "processing item 2") in lines
+    (error,) = store.logs(run_id, task_key="boom")
+    assert (error.level, error.logger) == ("ERROR", "tideflow.task.boom")
+    assert error.message.startswith("Task 'boom' failed: ValueError: boom\nTraceback")
+    assert any(line.task_key is None and "Beginning flow run" in line.message for line in logs)
+    assert [(p.name, p.number) for p in store.metrics("recorded-everywhere")] == [("score", 6.0)]
+    results = {(row.kind, row.name, row.task_key): row.value for row in store.results(run_id)}
+    assert results == {
+        ("metric", "score", "measured"): 6.0,
+        ("artifact", "summary", "measured"): {"x": 3},
+        ("result", "measured", "measured"): 6,
+    }
 
 
 # -- where tasks run -------------------------------------------------------------------------------

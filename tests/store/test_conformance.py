@@ -17,6 +17,7 @@ import pytest
 from tideflow.store import (
     SCHEMA_VERSION,
     AmbiguousRunError,
+    DeploymentNotFoundError,
     DuplicateRunError,
     FlowRecord,
     FlowRunRecord,
@@ -336,6 +337,26 @@ def test_task_states_come_back_in_time_order(store: RunStore) -> None:
         ("predict-1", "Success"),
     ]
     assert store.task_states("run-1")[0] == change("Pending", 1)
+
+
+def test_flat_state_rows_from_the_engine_read_back_as_changes(store: RunStore) -> None:
+    store.create_flow_run(flow_run())
+    store.record_task_state_rows(
+        "run-1",
+        [
+            *("predict-1", "predict", None, "Running", None, at(1)),
+            *("predict-1", "predict", None, "Success", "done", at(2.000001)),
+            *("score-1", "score", 7, "Failed", "boom", at(1.5)),
+        ],
+    )
+    store.record_task_state_rows("run-1", [])
+    assert store.task_states("run-1") == [
+        change("Running", 1),
+        change("Failed", 1.5, key="score-1", map_index=7, message="boom"),
+        change("Success", 2.000001, message="done"),
+    ]
+    with pytest.raises(RunNotFoundError):
+        store.record_task_state_rows("ghost", ["t", "t", None, "Running", None, at(1)])
 
 
 def test_task_runs_are_derived_from_state_changes_with_attempts(store: RunStore) -> None:
@@ -683,3 +704,72 @@ def test_records_refuse_values_a_store_cannot_keep(
 ) -> None:
     with pytest.raises(InvalidRecordError, match=message.replace("(", r"\(")):
         build()
+
+
+# -- deployments ---------------------------------------------------------------------------------
+
+
+SPEC = {"entrypoint": {"kind": "flow", "target": "flows.py:flow"}, "schedule": None}
+
+
+def test_a_deployment_is_registered_read_back_and_listed_by_name(store: RunStore) -> None:
+    assert store.get_deployment("nightly") is None
+    store.upsert_deployment("nightly", SPEC, T0)
+    store.upsert_deployment("hourly", {**SPEC, "kind": "persistent"}, at(1), paused=True)
+    nightly = store.get_deployment("nightly")
+    assert nightly is not None
+    assert (nightly.spec, nightly.paused, nightly.created_at, nightly.last_fire) == (
+        SPEC,
+        False,
+        T0,
+        None,
+    )
+    assert [(d.name, d.paused) for d in store.list_deployments()] == [
+        ("hourly", True),
+        ("nightly", False),
+    ]
+
+
+def test_updating_a_deployment_keeps_its_creation_pause_and_progress(store: RunStore) -> None:
+    store.upsert_deployment("nightly", SPEC, T0)
+    store.set_deployment_paused("nightly", True, at(1))
+    store.advance_deployment("nightly", at(60))
+    store.upsert_deployment("nightly", {**SPEC, "retries": 2}, at(2))
+    found = store.get_deployment("nightly")
+    assert found is not None
+    assert (found.spec["retries"], found.paused, found.created_at, found.updated_at) == (
+        2,
+        True,
+        T0,
+        at(2),
+    )
+    assert found.last_fire == at(60)
+    store.upsert_deployment("nightly", SPEC, at(3), paused=False)
+    resumed = store.get_deployment("nightly")
+    assert resumed is not None
+    assert resumed.paused is False
+
+
+def test_a_deployment_s_last_fire_only_moves_forward(store: RunStore) -> None:
+    store.upsert_deployment("nightly", SPEC, T0)
+    store.advance_deployment("nightly", at(60))
+    store.advance_deployment("nightly", at(30))
+    found = store.get_deployment("nightly")
+    assert found is not None
+    assert found.last_fire == at(60)
+
+
+def test_unknown_deployments_are_named_in_the_error(store: RunStore) -> None:
+    with pytest.raises(DeploymentNotFoundError, match="no deployment is called 'ghost'"):
+        store.set_deployment_paused("ghost", True, T0)
+    with pytest.raises(DeploymentNotFoundError, match="'ghost'"):
+        store.advance_deployment("ghost", T0)
+    assert store.delete_deployment("ghost") is False
+
+
+def test_deleting_a_deployment_keeps_its_runs(store: RunStore) -> None:
+    store.upsert_deployment("nightly", SPEC, T0)
+    store.create_flow_run(flow_run(deployment="nightly"))
+    assert store.delete_deployment("nightly") is True
+    assert store.get_deployment("nightly") is None
+    assert store.get_flow_run("run-1").deployment == "nightly"

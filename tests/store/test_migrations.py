@@ -2,7 +2,7 @@
 
 The SQLite tests open a copy of ``fixtures/schema_v1.db``, a real version-1 file made by
 ``fixtures/make_schema_v1.py``. PostgreSQL has no such file; its tests make a version-1 database
-by creating the current schema and taking version 2's additions back out.
+by creating the current schema and taking the later versions' changes back out.
 """
 
 from __future__ import annotations
@@ -101,6 +101,19 @@ def make_v1_postgresql(url: str) -> None:
         with engine.begin() as conn:
             conn.exec_driver_sql("ALTER TABLE flow_runs DROP COLUMN heartbeat")
             conn.exec_driver_sql("ALTER TABLE results DROP COLUMN number")
+            conn.exec_driver_sql("DROP TABLE task_state_batches")
+            conn.exec_driver_sql("DROP TABLE deployments")
+            conn.exec_driver_sql(
+                "CREATE TABLE task_states (id BIGSERIAL PRIMARY KEY, flow_run_id VARCHAR(64) "
+                "NOT NULL REFERENCES flow_runs (id) ON DELETE CASCADE, task_key VARCHAR(255) "
+                "NOT NULL, task_name VARCHAR(255) NOT NULL, map_index INTEGER, state "
+                "VARCHAR(32) NOT NULL, message TEXT, timestamp TIMESTAMPTZ NOT NULL)"
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO task_states (flow_run_id, task_key, task_name, map_index, state, "
+                "message, timestamp) VALUES ('old-run', 'predict', 'predict', 3, 'Success', "
+                "'ok', '2026-01-10 09:00:01.5+00')"
+            )
     finally:
         engine.dispose()
     set_version(url, 1)
@@ -123,7 +136,7 @@ def v1_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 def test_a_version_1_file_is_migrated_keeping_its_history(v1_file: Path) -> None:
     with sqlite_store(v1_file) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 2
+        assert store.schema_version() == SCHEMA_VERSION == 3
         runs = store.list_flow_runs()
         assert [run.id for run in runs] == ["9c41f3e8", "0b5e7d2a"]
         run = store.get_flow_run("0b5e")
@@ -140,9 +153,13 @@ def test_a_version_1_file_is_migrated_keeping_its_history(v1_file: Path) -> None
         # Version 1 kept metrics only as JSON values; the migration filled in their numbers.
         assert [(p.name, p.number) for p in store.metrics("tickets")] == [("mae", 43210.5)]
         store.heartbeat("0b5e7d2a", T0)  # the new column is usable
-    assert sqlite_version(v1_file) == "2"
+    assert sqlite_version(v1_file) == "3"
     assert "heartbeat" in sqlite_columns(v1_file, "flow_runs")
     assert "number" in sqlite_columns(v1_file, "results")
+    # Version 3 packs task state changes, one row per batch, and adds deployments.
+    assert sqlite_columns(v1_file, "task_states") == set()
+    assert sqlite_columns(v1_file, "task_state_batches") == {"id", "flow_run_id", "changes"}
+    assert "last_fire" in sqlite_columns(v1_file, "deployments")
 
 
 def test_a_version_1_store_is_migrated_on_every_sql_backend(v1_url: str) -> None:
@@ -150,6 +167,16 @@ def test_a_version_1_store_is_migrated_on_every_sql_backend(v1_url: str) -> None
         assert store.schema_version() == SCHEMA_VERSION
         assert len(store.list_flow_runs()) >= 1
         assert [p.name for p in store.metrics("tickets")] == ["mae"]
+        assert store.list_deployments() == []
+        if "postgresql" in v1_url:
+            (change,) = store.task_states("old-run")
+            assert (change.task_key, change.map_index, change.state, change.message) == (
+                "predict",
+                3,
+                "Success",
+                "ok",
+            )
+            assert change.timestamp == T0.replace(second=1, microsecond=500_000)
     with SQLStore(v1_url) as reopened:  # the second open finds it current
         assert reopened.schema_version() == SCHEMA_VERSION
 
@@ -203,7 +230,7 @@ def test_a_file_from_a_newer_release_is_refused_with_what_to_do(tmp_path: Path) 
         sqlite_store(path)
     assert str(caught.value) == (
         f"run store {path} has schema version 99, but this release of tideflow supports "
-        "schema versions up to 2; upgrade tideflow to a release that supports schema 99, "
+        "schema versions up to 3; upgrade tideflow to a release that supports schema 99, "
         "or point TIDEFLOW_HOME (or TIDEFLOW_DATABASE_URL) elsewhere to use a separate store"
     )
     assert sqlite_version(path) == "99"  # left as it was
@@ -211,8 +238,10 @@ def test_a_file_from_a_newer_release_is_refused_with_what_to_do(tmp_path: Path) 
 
 def test_a_newer_postgresql_store_is_refused_naming_the_url(postgres_url: str) -> None:
     SQLStore(postgres_url).close()
-    set_version(postgres_url, 3)
+    set_version(postgres_url, SCHEMA_VERSION + 1)
     with pytest.raises(SchemaVersionError) as caught:
         SQLStore(postgres_url)
     shown = sa.make_url(postgres_url).render_as_string(hide_password=True)
-    assert str(caught.value).startswith(f"run store {shown} has schema version 3, but")
+    assert str(caught.value).startswith(
+        f"run store {shown} has schema version {SCHEMA_VERSION + 1}, but"
+    )

@@ -8,19 +8,25 @@ The run context a task sees is built here: ``flow_name``, ``flow_run_id`` (a new
 same instant, so a backfilled run sees the day it stands for), ``today``, ``yesterday``,
 ``tomorrow`` (``YYYY-MM-DD``) and their ``*_nodash`` forms, and ``parameters``. Values passed
 with ``context={...}`` are layered on top.
+
+Every run is recorded in the run store (:func:`tideflow.store.default_store`: SQLite in
+``$TIDEFLOW_HOME`` unless configured otherwise) unless ``TIDEFLOW_STORE=off`` or
+``store=None``; ``store=`` also takes any :class:`~tideflow.store.base.RunStore`. A default store
+that cannot be opened is reported as a warning and the run goes on unrecorded.
 """
 
 from __future__ import annotations
 
+import enum
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from tideflow.clock import SYSTEM_CLOCK, Clock
 from tideflow.engine import scheduled
 from tideflow.engine.flow_runner import FlowRunner
-from tideflow.engine.logs import ensure_handler
+from tideflow.engine.logs import ensure_handler, flow_logger
 from tideflow.engine.observers import FlowRunInfo, RunObserver
 from tideflow.engine.parameters import resolve_parameters
 from tideflow.engine.progress import ProgressBar, progress_wanted
@@ -31,6 +37,14 @@ from tideflow.states import State
 
 if TYPE_CHECKING:
     from tideflow.store.base import RunStore
+
+
+class _Default(enum.Enum):
+    STORE = "the configured run store"
+
+
+DEFAULT_STORE: Final = _Default.STORE
+"""``store=`` default: record into :func:`tideflow.store.default_store`."""
 
 
 def run(
@@ -45,7 +59,7 @@ def run(
     flow_run_id: str | None = None,
     scheduled_start_time: datetime | None = None,
     progress: bool | None = None,
-    store: RunStore | None = None,
+    store: RunStore | _Default | None = DEFAULT_STORE,
     **named_parameters: Any,
 ) -> State:
     """Run ``flow``; see :meth:`tideflow.Flow.run`."""
@@ -88,9 +102,15 @@ def run_once(
     flow_run_id: str | None = None,
     scheduled_start_time: datetime | None = None,
     progress: bool | None = None,
-    store: RunStore | None = None,
+    store: RunStore | _Default | None = DEFAULT_STORE,
+    deployment: str | None = None,
+    claimed: bool = False,
 ) -> State:
-    """One run of ``flow`` with already-checked ``parameters``, recorded in ``store`` if given."""
+    """One run of ``flow`` with already-checked ``parameters``, recorded in ``store``.
+
+    ``deployment`` names the deployment the run belongs to; ``claimed`` says its row already
+    exists with id ``flow_run_id`` (the service created it) and is moved to Running.
+    """
     ensure_handler()
     clock = clock or SYSTEM_CLOCK
     started = clock.now()
@@ -104,12 +124,25 @@ def run_once(
     watchers = list(observers)
     if progress or (progress is None and progress_wanted()):
         watchers.append(ProgressBar())
-    if store is not None:
+    recording_into = _resolve_store(store)
+    if recording_into is not None:
         from tideflow.engine.recording import StoreRecorder
 
-        watchers.append(StoreRecorder(store))
+        watchers.append(StoreRecorder(recording_into, deployment=deployment, claimed=claimed))
     chosen = executor or flow.executor or LocalExecutor()
     return FlowRunner(flow, chosen, info, clock, watchers).run()
+
+
+def _resolve_store(store: RunStore | _Default | None) -> RunStore | None:
+    if store is not DEFAULT_STORE:
+        return store
+    from tideflow.store import StoreError, default_store
+
+    try:
+        return default_store()
+    except StoreError as exc:
+        flow_logger().warning("This run is not recorded: %s", exc)
+        return None
 
 
 def run_context(

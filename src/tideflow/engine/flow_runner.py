@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tideflow.clock import Clock
+from tideflow.context import use_context
 from tideflow.engine.logs import flow_logger
 from tideflow.engine.observers import FlowRunInfo, RunObserver
 from tideflow.engine.readiness import Readiness, Unit
@@ -76,11 +77,17 @@ class FlowRunner:
 
     def run(self) -> State:
         """Run every task; return the flow run's final state."""
+        # The flow-level context is current in the loop too, so the flow's own log lines are
+        # attributed to this run (see engine/recording.py).
+        with use_context(self._context):
+            return self._run()
+
+    def _run(self) -> State:
         log = flow_logger()
-        log.info("Beginning flow run %r for flow %r", self.run_info.flow_run_id, self.flow.name)
         state: State = Running("Running flow.", timestamp=self.run_info.started_at)
         for observer in self.observers:
             observer.flow_run_started(self.run_info)
+        log.info("Beginning flow run %r for flow %r", self.run_info.flow_run_id, self.flow.name)
         ready = Readiness.start(self.flow, chained=self._chained)
         try:
             with self.executor.start():
@@ -88,9 +95,7 @@ class FlowRunner:
         except BaseException as exc:  # Ctrl-C, SIGTERM or an executor failure: record, re-raise
             self._finish(state, self._interrupted(ready, exc))
             raise
-        final = self._finish(state, self._final_state(ready))
-        log.info("Flow run %s: %s", final.name.upper(), final.message)
-        return final
+        return self._finish(state, self._final_state(ready), announce=True)
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -234,7 +239,7 @@ class FlowRunner:
     def _by_task(self, states: dict[str, State]) -> dict[Task, State]:
         return {self.flow.task(k): s for k, s in states.items()}
 
-    def _finish(self, running: State, final: State) -> State:
+    def _finish(self, running: State, final: State, *, announce: bool = False) -> State:
         check_transition(running, final)
         flow = self.flow
         for handler in flow.state_handlers:
@@ -252,6 +257,8 @@ class FlowRunner:
             task_history=self.history,
             task_keys={flow.task(k): k for k in flow.graph.nodes},
         )
+        if announce:
+            flow_logger().info("Flow run %s: %s", final.name.upper(), final.message)
         for observer in self.observers:
             observer.flow_run_finished(self.run_info, final)
         return final

@@ -23,6 +23,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from tideflow.context import context
+
 T = TypeVar("T")
 
 FORMAT = "[%(asctime)s] %(levelname)s - %(name)s | %(message)s"
@@ -131,6 +133,10 @@ class _SinkLogger(logging.Logger):
         # Make the record self-contained: its arguments and traceback may not pickle.
         record.msg = record.getMessage()
         record.args = None
+        # Stamp the run and task it came from: the driver that replays it has another context.
+        record.tideflow_run_id = context.get("flow_run_id")
+        record.tideflow_task_key = context.get("task_key")
+        record.tideflow_map_index = context.get("map_index")
         if record.exc_info:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
             record.exc_info = None

@@ -1,33 +1,68 @@
 """Recording a flow run into a run store, as a run observer.
 
 :class:`StoreRecorder` writes the flow (name, graph hash, graph) and the flow run when the run
-starts, then every task state change as it happens, and the run's final state when it ends. Task
-state changes go through a queue to a writer thread that inserts them in batches, so recording
-stays off the tasks' path; :meth:`StoreRecorder.flow_run_finished` drains that queue and writes
-the final state before ``flow.run()`` returns. A run whose process dies keeps what was written
-and stays unfinished in the store (``RunStore.unfinished_runs``).
+starts; then, as they happen, every task state change, every log line of the run (task loggers,
+the flow logger, and any logger a task uses while it runs; records replayed from Dask workers
+included), each task's metrics and artifacts (:mod:`tideflow.results`) and the return value of
+tasks marked ``checkpoint=True``; and the run's final state when it ends.
+
+Everything but the first and last write is appended to in-memory buffers (a deque append: well
+under a microsecond on the tasks' path) that one writer thread flushes every
+:data:`FLUSH_SECONDS`, each flush one insert per kind of record. The writer also beats the run's
+heartbeat every :data:`HEARTBEAT_SECONDS`, which is how the service tells a live run from a dead
+one.
+:meth:`StoreRecorder.flow_run_finished` drains the queue and writes the final state before
+``flow.run()`` returns. A run whose process dies keeps what was written and stays unfinished in
+the store (``RunStore.unfinished_runs``).
+
+Recording never fails a run: a store error is logged once as a warning and the run goes on
+unrecorded from there.
+
+Log lines are kept from INFO up. When the ``tideflow`` logger has no level of its own and would
+inherit a higher one, the recorder sets it to INFO, so the history is complete however the console
+is configured.
+
+With ``TIDEFLOW_RETENTION`` set to a duration (``30d``), finished runs older than that are
+pruned after a run ends, at most once an hour per process.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
-import queue
 import socket
 import threading
+import time
+import weakref
+from collections import deque
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from tideflow.context import context
+from tideflow.durations import parse_duration
+from tideflow.engine.logs import ROOT, flow_logger
 from tideflow.engine.observers import FlowRunInfo, RunObserver
 from tideflow.store.base import RunStore
-from tideflow.store.records import FlowRecord, FlowRunRecord, TaskStateChange
+from tideflow.store.errors import InvalidRecordError
+from tideflow.store.records import (
+    FlowRecord,
+    FlowRunRecord,
+    LogLine,
+    ResultRow,
+)
 
 if TYPE_CHECKING:
+    from tideflow.flow import Flow
+    from tideflow.results import Output
     from tideflow.states import State
     from tideflow.task import Task
 
-BATCH = 500
-_STOP = object()
+FLUSH_SECONDS = 0.2
+HEARTBEAT_SECONDS = 10.0
+PRUNE_EVERY_SECONDS = 3600.0
+_last_prune: float | None = None
 
 
 def graph_hash(graph: dict[str, Any]) -> str:
@@ -40,77 +75,277 @@ def json_safe(value: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(value, default=repr))  # type: ignore[no-any-return]
 
 
-class StoreRecorder(RunObserver):
-    """Records one flow run into ``store``; see the module docstring."""
+# Per store, the graph hash last written for each flow name, and per flow its graph's plain form and
+# hash: a flow run again and again (a schedule) neither re-hashes nor re-writes its graph.
+# Graphs only ever grow, so (node count, edge count) tells whether a cached form is current.
+_written: weakref.WeakKeyDictionary[RunStore, dict[str, str]] = weakref.WeakKeyDictionary()
+_hashed: weakref.WeakKeyDictionary[Flow, tuple[int, int, str, dict[str, Any]]] = (
+    weakref.WeakKeyDictionary()
+)
 
-    def __init__(self, store: RunStore) -> None:
+
+def _record_flow(store: RunStore, flow: Flow) -> None:
+    graph = flow.graph
+    size = (len(graph.nodes), len(graph.edges))
+    cached = _hashed.get(flow)
+    if cached is None or cached[:2] != size:
+        plain = graph.to_dict()
+        cached = (*size, graph_hash(plain), plain)
+        _hashed[flow] = cached
+    digest, plain = cached[2], cached[3]
+    written = _written.setdefault(store, {})
+    if written.get(flow.name) != digest:
+        store.upsert_flow(FlowRecord(name=flow.name, graph_hash=digest, graph=plain))
+        written[flow.name] = digest
+
+
+class StoreRecorder(RunObserver):
+    """Records one flow run into ``store``; see the module docstring.
+
+    Args:
+        store: where to write.
+        deployment: the deployment the run belongs to, if any.
+        claimed: the run's row already exists (the service created and claimed it); move it to
+            ``Running`` instead of creating it.
+    """
+
+    def __init__(
+        self, store: RunStore, *, deployment: str | None = None, claimed: bool = False
+    ) -> None:
         self.store = store
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.deployment = deployment
+        self.claimed = claimed
+        self._states: list[Any] = []  # flat, see STATE_ROW_WIDTH
+        self._other: deque[LogLine | ResultRow] = deque()
+        self._stop = threading.Event()
         self._writer: threading.Thread | None = None
+        self._logs: _LogForwarder | None = None
+        self._failed = False
+        self._run_id = ""
+
+    # -- observer hooks ------------------------------------------------------------------------
 
     def flow_run_started(self, run: FlowRunInfo) -> None:
-        graph = run.flow.graph.to_dict()
-        self.store.upsert_flow(
-            FlowRecord(name=run.flow.name, graph_hash=graph_hash(graph), graph=graph)
-        )
-        self.store.create_flow_run(
-            FlowRunRecord(
-                id=run.flow_run_id,
-                flow_name=run.flow.name,
-                deployment=None,
-                parameters=json_safe(run.parameters),
-                scheduled_start_time=run.scheduled_start_time,
+        self._run_id = run.flow_run_id
+        lateness = (run.started_at - run.scheduled_start_time).total_seconds()
+        _record_flow(self.store, run.flow)
+        if self.claimed:
+            self.store.set_flow_run_state(
+                run.flow_run_id,
+                "Running",
+                "Running flow.",
+                run.started_at,
                 start_time=run.started_at,
-                end_time=None,
-                state="Running",
-                state_message=None,
-                lateness=(run.started_at - run.scheduled_start_time).total_seconds(),
-                host=socket.gethostname(),
-                pid=os.getpid(),
-                heartbeat=run.started_at,
+                lateness=lateness,
             )
-        )
+        else:
+            self.store.create_flow_run(
+                FlowRunRecord(
+                    id=run.flow_run_id,
+                    flow_name=run.flow.name,
+                    deployment=self.deployment,
+                    parameters=json_safe(run.parameters),
+                    scheduled_start_time=run.scheduled_start_time,
+                    start_time=run.started_at,
+                    end_time=None,
+                    state="Running",
+                    state_message=None,
+                    lateness=lateness,
+                    host=socket.gethostname(),
+                    pid=os.getpid(),
+                    heartbeat=run.started_at,
+                )
+            )
+        root = logging.getLogger(ROOT)
+        if root.level == logging.NOTSET and root.getEffectiveLevel() > logging.INFO:
+            # An application that set only the root logger's level (to WARNING, say) still gets
+            # its runs' INFO lines in the history, as Prefect's INFO default gave them.
+            root.setLevel(logging.INFO)
+        self._logs = _LogForwarder(run.flow_run_id, self._other)
+        logging.getLogger().addHandler(self._logs)
         self._writer = threading.Thread(target=self._write, name="tideflow-recorder", daemon=True)
         self._writer.start()
 
     def task_state_changed(
         self, run: FlowRunInfo, key: str, task: Task, state: State, map_index: int | None
     ) -> None:
-        self._queue.put(
-            TaskStateChange(
-                flow_run_id=run.flow_run_id,
+        # One extend, atomic under the GIL, so the writer never sees half a change.
+        self._states.extend(
+            (key, task.name, map_index, type(state).__name__, state.message, state.timestamp)
+        )
+        outputs: list[Output] | None = state.context.get("outputs")
+        if outputs:
+            for output in outputs:
+                self._other.append(_result_row(run.flow_run_id, key, map_index, output))
+        if task.checkpoint and state.is_successful() and not state.is_skipped():
+            self._checkpoint(run.flow_run_id, key, task, state, map_index)
+
+    def flow_run_finished(self, run: FlowRunInfo, state: State) -> None:
+        if self._logs is not None:
+            logging.getLogger().removeHandler(self._logs)
+        if self._writer is not None:
+            self._stop.set()
+            self._writer.join()
+        self._guard(
+            self.store.set_flow_run_state,
+            run.flow_run_id,
+            state.name,
+            state.message,
+            state.timestamp,
+            end_time=state.timestamp,
+        )
+        _prune_if_due(self.store)
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _checkpoint(
+        self, run_id: str, key: str, task: Task, state: State, map_index: int | None
+    ) -> None:
+        try:
+            row = ResultRow(
+                flow_run_id=run_id,
                 task_key=key,
-                task_name=task.name,
                 map_index=map_index,
-                state=state.name,
-                message=state.message,
+                name=task.name,
+                kind="result",
+                value=state.result,
+                number=None,
                 timestamp=state.timestamp,
+            )
+        except InvalidRecordError:
+            flow_logger().warning(
+                "Task %r has checkpoint=True but returned a %s, which is not "
+                "JSON-serialisable; its result was not kept. Return a dict, list, string or "
+                "number, or keep a summary with tideflow.log_artifact().",
+                key,
+                type(state.result).__name__,
+            )
+            return
+        self._other.append(row)
+
+    def _write(self) -> None:
+        next_beat = time.monotonic() + HEARTBEAT_SECONDS
+        stopping = False
+        while not stopping:
+            stopping = self._stop.wait(FLUSH_SECONDS)
+            self._flush()
+            if time.monotonic() >= next_beat:
+                self._guard(self.store.heartbeat, self._run_id, datetime.now(UTC))
+                next_beat = time.monotonic() + HEARTBEAT_SECONDS
+
+    def _flush(self) -> None:
+        # Take the changes recorded so far; the loop goes on appending behind them meanwhile.
+        buffer = self._states
+        count = len(buffer)
+        states = buffer[:count]
+        del buffer[:count]
+        if states:
+            self._guard(self.store.record_task_state_rows, self._run_id, states)
+        other = _drain(self._other)
+        logs = [r for r in other if type(r) is LogLine]
+        results = [r for r in other if type(r) is ResultRow]
+        if logs:
+            self._guard(self.store.record_logs, logs)
+        if results:
+            self._guard(self.store.record_results, results)
+
+    def _guard(self, write: Any, *args: Any, **kwargs: Any) -> None:
+        """Call ``write``; on a store error warn once and stop recording, never fail the run."""
+        if self._failed:
+            return
+        try:
+            write(*args, **kwargs)
+        except Exception as exc:
+            self._failed = True
+            flow_logger().warning(
+                "Run %s: recording into the run store failed (%s); the run goes on, "
+                "but from here it is not recorded",
+                self._run_id,
+                exc,
+            )
+
+
+def _drain(buffer: deque[Any]) -> list[Any]:
+    """Take what is in ``buffer`` now; other threads may go on appending meanwhile."""
+    return [buffer.popleft() for _ in range(len(buffer))]
+
+
+def _result_row(run_id: str, key: str, map_index: int | None, output: Output) -> ResultRow:
+    return ResultRow(
+        flow_run_id=run_id,
+        task_key=key,
+        map_index=map_index,
+        name=output.name,
+        kind=output.kind,
+        value=output.value,
+        number=output.number,
+        timestamp=output.timestamp,
+    )
+
+
+class _LogForwarder(logging.Handler):
+    """Queues the log records of one flow run as :class:`LogLine` rows.
+
+    A record belongs to the run when it carries the run's id (records replayed from another
+    process are stamped where they were made, see :mod:`tideflow.engine.logs`) or, failing that,
+    when it is emitted while the run's context is current (the flow loop and local tasks).
+    """
+
+    def __init__(self, run_id: str, out: deque[LogLine | ResultRow]) -> None:
+        super().__init__(logging.INFO)
+        self.run_id = run_id
+        self.out = out
+        self._formatter = logging.Formatter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        run_id = getattr(record, "tideflow_run_id", None)
+        if run_id is not None:
+            key = getattr(record, "tideflow_task_key", None)
+            index = getattr(record, "tideflow_map_index", None)
+        else:
+            run_id = context.get("flow_run_id")
+            key = context.get("task_key")
+            index = context.get("map_index")
+        if run_id != self.run_id:
+            return
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text:
+            message = f"{message}\n{record.exc_text}"
+        self.out.append(
+            LogLine(
+                flow_run_id=run_id,
+                task_key=key,
+                map_index=index,
+                timestamp=datetime.fromtimestamp(record.created, UTC),
+                level=record.levelname,
+                logger=record.name,
+                message=message,
             )
         )
 
-    def flow_run_finished(self, run: FlowRunInfo, state: State) -> None:
-        if self._writer is not None:
-            self._queue.put(_STOP)
-            self._writer.join()
-        self.store.set_flow_run_state(
-            run.flow_run_id, state.name, state.message, state.timestamp, end_time=state.timestamp
-        )
 
-    def _write(self) -> None:
-        done = False
-        while not done:
-            batch: list[TaskStateChange] = []
-            item = self._queue.get()
-            while True:
-                if item is _STOP:
-                    done = True
-                    break
-                batch.append(item)
-                if len(batch) >= BATCH:
-                    break
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-            if batch:
-                self.store.record_task_states(batch)
+def _prune_if_due(store: RunStore) -> None:
+    """Apply ``TIDEFLOW_RETENTION`` (at most once per :data:`PRUNE_EVERY_SECONDS`)."""
+    global _last_prune
+    setting = os.environ.get("TIDEFLOW_RETENTION", "").strip()
+    if not setting:
+        return
+    now = time.monotonic()
+    if _last_prune is not None and now - _last_prune < PRUNE_EVERY_SECONDS:
+        return
+    _last_prune = now
+    log = flow_logger()
+    try:
+        keep = parse_duration(setting)
+    except ValueError as exc:
+        log.warning("TIDEFLOW_RETENTION=%r is not a duration (%s); nothing pruned", setting, exc)
+        return
+    try:
+        deleted = store.prune(datetime.now(UTC) - keep)
+    except Exception as exc:
+        log.warning("pruning the run store failed: %s", exc)
+        return
+    if deleted:
+        log.info("Pruned %d run(s) that ended more than %s ago", deleted, setting)

@@ -26,6 +26,7 @@ from tideflow.context import use_context
 from tideflow.engine.logs import stdout_to, task_logger
 from tideflow.engine.timeouts import TaskTimeout, call_with_timeout
 from tideflow.graph import Edge
+from tideflow.results import collect_outputs
 from tideflow.signals import ENDRUN, RETRY, Signal
 from tideflow.states import (
     Failed,
@@ -83,7 +84,13 @@ def run_task(call: TaskCall, now: Now = utcnow) -> list[State]:
             history.move(early)
             return history.states
         history.move(Running(timestamp=now()))
-        history.move(_execute(call, logger, now))
+        with collect_outputs() as outputs:
+            final = _execute(call, logger, now)
+        history.move(final)
+        if outputs:
+            # Metrics and artifacts travel with the attempt's final state, so they reach the
+            # driver from any executor (see tideflow.results).
+            history.state.context["outputs"] = outputs
     return history.states
 
 

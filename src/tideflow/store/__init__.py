@@ -20,13 +20,16 @@ Importing this package is cheap: SQLAlchemy loads only when a SQL store is opene
 
 from __future__ import annotations
 
+import atexit
 import os
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tideflow.store.base import SCHEMA_VERSION, RunStore
 from tideflow.store.errors import (
     AmbiguousRunError,
+    DeploymentNotFoundError,
     DuplicateRunError,
     InvalidRecordError,
     RunNotFoundError,
@@ -39,6 +42,7 @@ from tideflow.store.errors import (
 from tideflow.store.memory import MemoryStore
 from tideflow.store.records import (
     FINISHED_STATES,
+    DeploymentRecord,
     FlowRecord,
     FlowRunRecord,
     LogLine,
@@ -55,6 +59,8 @@ __all__ = [
     "FINISHED_STATES",
     "SCHEMA_VERSION",
     "AmbiguousRunError",
+    "DeploymentNotFoundError",
+    "DeploymentRecord",
     "DuplicateRunError",
     "FlowRecord",
     "FlowRunRecord",
@@ -73,6 +79,7 @@ __all__ = [
     "TaskRunRecord",
     "TaskStateChange",
     "default_home",
+    "default_store",
     "open_store",
     "sqlite_store",
 ]
@@ -146,3 +153,41 @@ def open_store(url_or_path: str | Path | None = None) -> RunStore | None:
 
         return SQLStore(location)
     return sqlite_store(location)
+
+
+_default_lock = threading.Lock()
+_default: tuple[tuple[str, ...], RunStore | None] | None = None
+
+
+def default_store() -> RunStore | None:
+    """The configured store (as :func:`open_store` with no argument), opened once per process.
+
+    Every ``flow.run()`` records here unless told otherwise, so the store is opened on first use
+    and kept open; it is reopened when ``TIDEFLOW_STORE``, ``TIDEFLOW_DATABASE_URL`` or
+    ``TIDEFLOW_HOME`` change, and closed when the process exits.
+
+    Raises:
+        StoreError: the store cannot be opened.
+    """
+    global _default
+    key = tuple(
+        os.environ.get(name, "")
+        for name in ("TIDEFLOW_STORE", "TIDEFLOW_DATABASE_URL", "TIDEFLOW_HOME")
+    )
+    with _default_lock:
+        if _default is not None and _default[0] == key:
+            return _default[1]
+        _close_default()
+        store = open_store()
+        _default = (key, store)
+        return store
+
+
+def _close_default() -> None:
+    global _default
+    if _default is not None and _default[1] is not None:
+        _default[1].close()
+    _default = None
+
+
+atexit.register(_close_default)

@@ -24,16 +24,19 @@ import abc
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from tideflow.store.errors import (
     AmbiguousRunError,
+    DeploymentNotFoundError,
     DuplicateRunError,
     InvalidRecordError,
     RunNotFoundError,
 )
 from tideflow.store.records import (
     STATE_NAMES,
+    STATE_ROW_WIDTH,
+    DeploymentRecord,
     FlowRecord,
     FlowRunRecord,
     LogLine,
@@ -45,7 +48,7 @@ from tideflow.store.records import (
 
 __all__ = ["AMBIGUOUS_SHOWN", "SCHEMA_VERSION", "RunStore"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The version of the stored data model this release reads and writes (see ``schema.py``)."""
 
 AMBIGUOUS_SHOWN = 5
@@ -120,6 +123,28 @@ class RunStore(abc.ABC):
         Raises:
             RunNotFoundError: a change names a flow run that does not exist; nothing is kept.
         """
+
+    def record_task_state_rows(self, flow_run_id: str, flat: Sequence[Any]) -> None:
+        """:meth:`record_task_states` for the engine's hot path: the changes of run
+        ``flow_run_id`` as a flat sequence, :data:`~tideflow.store.records.STATE_ROW_WIDTH`
+        values per change (``task_key, task_name, map_index, state, message, timestamp``), which
+        the caller guarantees are valid (they come from State objects). Backends may store them
+        without building records; the promise is the same."""
+        width = STATE_ROW_WIDTH
+        self.record_task_states(
+            [
+                TaskStateChange(
+                    flow_run_id=flow_run_id,
+                    task_key=flat[i],
+                    task_name=flat[i + 1],
+                    map_index=flat[i + 2],
+                    state=flat[i + 3],
+                    message=flat[i + 4],
+                    timestamp=flat[i + 5],
+                )
+                for i in range(0, len(flat), width)
+            ]
+        )
 
     @abc.abstractmethod
     def record_logs(self, lines: Sequence[LogLine]) -> None:
@@ -215,6 +240,46 @@ class RunStore(abc.ABC):
         oldest first by the run's scheduled time, then recording time. With ``limit``, the latest
         ``limit`` points, still oldest first."""
 
+    # -- deployments ---------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def upsert_deployment(
+        self, name: str, spec: dict[str, Any], at: datetime, *, paused: bool | None = None
+    ) -> None:
+        """Register deployment ``name`` with ``spec`` (JSON), or replace the spec of an existing
+        one. A new deployment is created at ``at``, paused if ``paused`` is True; an existing
+        one keeps its creation time and last fire time, and its paused flag unless ``paused``
+        is given."""
+
+    @abc.abstractmethod
+    def get_deployment(self, name: str) -> DeploymentRecord | None:
+        """Deployment ``name``, or None."""
+
+    @abc.abstractmethod
+    def list_deployments(self) -> list[DeploymentRecord]:
+        """Every deployment, by name."""
+
+    @abc.abstractmethod
+    def delete_deployment(self, name: str) -> bool:
+        """Forget deployment ``name`` (its runs stay in the history). False if it was unknown."""
+
+    @abc.abstractmethod
+    def set_deployment_paused(self, name: str, paused: bool, at: datetime) -> None:
+        """Pause or resume deployment ``name``.
+
+        Raises:
+            DeploymentNotFoundError: no deployment is called ``name``.
+        """
+
+    @abc.abstractmethod
+    def advance_deployment(self, name: str, last_fire: datetime) -> None:
+        """Record that the schedule of ``name`` has been planned up to ``last_fire``; the stored
+        value only ever moves forward (an earlier ``last_fire`` is ignored).
+
+        Raises:
+            DeploymentNotFoundError: no deployment is called ``name``.
+        """
+
     # -- housekeeping --------------------------------------------------------------------------
 
     @abc.abstractmethod
@@ -286,4 +351,11 @@ def duplicate_slot(run: FlowRunRecord, existing_id: str) -> DuplicateRunError:
         f"deployment {run.deployment!r} already has a run scheduled at "
         f"{run.scheduled_start_time.isoformat()} (run {existing_id}); "
         f"each (deployment, scheduled time) slot runs once, so run {run.id} was not created"
+    )
+
+
+def deployment_not_found(name: str) -> DeploymentNotFoundError:
+    """The error for a deployment name that matches nothing."""
+    return DeploymentNotFoundError(
+        f"no deployment is called {name!r}; `tideflow deployments` lists them"
     )

@@ -12,6 +12,7 @@ from tideflow.errors import TideflowError
 
 __all__ = [
     "AmbiguousRunError",
+    "DeploymentNotFoundError",
     "DuplicateRunError",
     "InvalidRecordError",
     "RunNotFoundError",
@@ -38,6 +39,10 @@ class DuplicateRunError(StoreError):
 
 class RunNotFoundError(StoreError, LookupError):
     """No flow run has this id or id prefix."""
+
+
+class DeploymentNotFoundError(StoreError, LookupError):
+    """No deployment has this name."""
 
 
 class AmbiguousRunError(StoreError, LookupError):

@@ -27,6 +27,7 @@ from tideflow.store.base import (
     ambiguous_run,
     check_limit,
     check_state,
+    deployment_not_found,
     duplicate_id,
     duplicate_slot,
     missing_runs,
@@ -35,6 +36,7 @@ from tideflow.store.base import (
 from tideflow.store.errors import StoreClosedError
 from tideflow.store.records import (
     FINISHED_STATES,
+    DeploymentRecord,
     FlowRecord,
     FlowRunRecord,
     LogLine,
@@ -71,6 +73,7 @@ class MemoryStore(RunStore):
         # (recording sequence number, row): metrics order ties across runs by it, like an SQL id.
         self._results: defaultdict[str, list[tuple[int, ResultRow]]] = defaultdict(list)
         self._sequence = itertools.count(1)
+        self._deployments: dict[str, DeploymentRecord] = {}
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -185,6 +188,57 @@ class MemoryStore(RunStore):
                 for children in (self._task_states, self._logs, self._results):
                     children.pop(run.id, None)
             return len(doomed)
+
+    # -- deployments ---------------------------------------------------------------------------
+
+    def upsert_deployment(
+        self, name: str, spec: dict[str, Any], at: datetime, *, paused: bool | None = None
+    ) -> None:
+        at = as_utc(at, "at")
+        with self._locked():
+            old = self._deployments.get(name)
+            if old is None:
+                self._deployments[name] = DeploymentRecord(
+                    name=name, spec=_copy(spec), paused=bool(paused), created_at=at, updated_at=at
+                )
+            else:
+                self._deployments[name] = replace(
+                    old,
+                    spec=_copy(spec),
+                    updated_at=at,
+                    paused=old.paused if paused is None else paused,
+                )
+
+    def get_deployment(self, name: str) -> DeploymentRecord | None:
+        with self._locked():
+            found = self._deployments.get(name)
+            return None if found is None else replace(found, spec=_copy(found.spec))
+
+    def list_deployments(self) -> list[DeploymentRecord]:
+        with self._locked():
+            return [replace(d, spec=_copy(d.spec)) for _, d in sorted(self._deployments.items())]
+
+    def delete_deployment(self, name: str) -> bool:
+        with self._locked():
+            return self._deployments.pop(name, None) is not None
+
+    def set_deployment_paused(self, name: str, paused: bool, at: datetime) -> None:
+        at = as_utc(at, "at")
+        with self._locked():
+            self._deployments[name] = replace(self._deployment(name), paused=paused, updated_at=at)
+
+    def advance_deployment(self, name: str, last_fire: datetime) -> None:
+        last_fire = as_utc(last_fire, "last_fire")
+        with self._locked():
+            found = self._deployment(name)
+            if found.last_fire is None or last_fire > found.last_fire:
+                self._deployments[name] = replace(found, last_fire=last_fire)
+
+    def _deployment(self, name: str) -> DeploymentRecord:
+        try:
+            return self._deployments[name]
+        except KeyError:
+            raise deployment_not_found(name) from None
 
     # -- reading -------------------------------------------------------------------------------
 

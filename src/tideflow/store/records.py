@@ -38,6 +38,8 @@ from tideflow.store.errors import InvalidRecordError
 __all__ = [
     "FINISHED_STATES",
     "STATE_NAMES",
+    "STATE_ROW_WIDTH",
+    "DeploymentRecord",
     "FlowRecord",
     "FlowRunRecord",
     "LogLine",
@@ -55,6 +57,13 @@ FINISHED_STATES: frozenset[str] = frozenset(
     cls.__name__ for cls in TRANSITIONS if issubclass(cls, Finished)
 )
 _RUNNING = Running.__name__
+
+STATE_ROW_WIDTH = 6
+"""The engine hands task state changes to a store as flat lists: for each change, ``task_key,
+task_name, map_index, state, message, timestamp`` laid end to end (see
+:meth:`~tideflow.store.base.RunStore.record_task_state_rows`). Flat, because a tuple per change
+is an object per change for the garbage collector to walk, which on a 10,000-task run costs more
+than writing the rows."""
 
 ResultKind = Literal["result", "artifact", "metric"]
 _RESULT_KINDS: tuple[str, ...] = get_args(ResultKind)
@@ -318,6 +327,28 @@ class MetricPoint:
             "scheduled_start_time",
             _utc(self, "scheduled_start_time", self.scheduled_start_time),
         )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DeploymentRecord:
+    """A registered deployment: its spec (JSON, see :mod:`tideflow.deployments`), whether it is
+    paused, when it was registered and last changed, and how far its schedule has been planned."""
+
+    name: str
+    spec: dict[str, Any]
+    paused: bool
+    created_at: datetime
+    updated_at: datetime
+    last_fire: datetime | None = None
+
+    def __post_init__(self) -> None:
+        _text(self, "name", self.name)
+        _json(self, "spec", self.spec, mapping=True)
+        if not isinstance(self.paused, bool):
+            raise _fail(self, "paused", f"must be True or False, got {self.paused!r}")
+        _set(self, "created_at", _utc(self, "created_at", self.created_at))
+        _set(self, "updated_at", _utc(self, "updated_at", self.updated_at))
+        _set(self, "last_fire", _utc(self, "last_fire", self.last_fire, optional=True))
 
 
 # -- derivation ----------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ name the file (SQLite) or the URL with its password hidden (PostgreSQL).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import fields
@@ -35,6 +36,7 @@ from tideflow.store.base import (
     ambiguous_run,
     check_limit,
     check_state,
+    deployment_not_found,
     duplicate_id,
     duplicate_slot,
     missing_runs,
@@ -43,6 +45,8 @@ from tideflow.store.base import (
 from tideflow.store.errors import StoreClosedError, StoreError
 from tideflow.store.records import (
     FINISHED_STATES,
+    STATE_ROW_WIDTH,
+    DeploymentRecord,
     FlowRecord,
     FlowRunRecord,
     LogLine,
@@ -55,13 +59,16 @@ from tideflow.store.records import (
 )
 from tideflow.store.schema import (
     UTCDateTime,
+    deployments,
     ensure_schema,
     flow_runs,
     flows,
+    from_micros,
     logs,
     meta,
+    micros,
     results,
-    task_states,
+    task_state_batches,
 )
 
 __all__ = ["SQLStore"]
@@ -73,6 +80,13 @@ def _values(record: object, *, without: str | None = None) -> dict[str, Any]:
     """A record's fields as column values (the column names are the field names)."""
     names = (f.name for f in fields(record))  # type: ignore[arg-type]
     return {name: getattr(record, name) for name in names if name != without}
+
+
+def _packed(run_id: str, flat: Sequence[Any]) -> dict[str, Any]:
+    """One ``task_state_batches`` row holding the flat changes ``flat`` (see the schema)."""
+    changes = list(flat)
+    changes[5::STATE_ROW_WIDTH] = [micros(at) for at in changes[5::STATE_ROW_WIDTH]]
+    return {"flow_run_id": run_id, "changes": json.dumps(changes)}
 
 
 def _run(row: Row[Any]) -> FlowRunRecord:
@@ -252,7 +266,16 @@ class SQLStore(RunStore):
                 raise run_not_found(run_id)
 
     def record_task_states(self, changes: Sequence[TaskStateChange]) -> None:
-        self._append(task_states, [_values(change) for change in changes])
+        by_run: dict[str, list[Any]] = {}
+        for c in changes:
+            by_run.setdefault(c.flow_run_id, []).extend(
+                (c.task_key, c.task_name, c.map_index, c.state, c.message, c.timestamp)
+            )
+        self._append(task_state_batches, [_packed(run, flat) for run, flat in by_run.items()])
+
+    def record_task_state_rows(self, flow_run_id: str, flat: Sequence[Any]) -> None:
+        if flat:
+            self._append(task_state_batches, [_packed(flow_run_id, flat)])
 
     def record_logs(self, lines: Sequence[LogLine]) -> None:
         self._append(logs, [_values(line, without="id") for line in lines])
@@ -338,11 +361,27 @@ class SQLStore(RunStore):
             return [_run(row) for row in conn.execute(query)]
 
     def task_states(self, run_id: str) -> list[TaskStateChange]:
-        columns = [c for c in task_states.c if c.name != "id"]
-        query = sa.select(*columns).where(task_states.c.flow_run_id == run_id)
-        query = query.order_by(task_states.c.timestamp, task_states.c.id)
+        query = sa.select(task_state_batches.c.changes).where(
+            task_state_batches.c.flow_run_id == run_id
+        )
         with self._read() as conn:
-            return [TaskStateChange(**row._mapping) for row in conn.execute(query)]
+            batches = list(conn.scalars(query.order_by(task_state_batches.c.id)))
+        flat = [value for batch in batches for value in json.loads(batch)]
+        changes = [
+            TaskStateChange(
+                flow_run_id=run_id,
+                task_key=flat[i],
+                task_name=flat[i + 1],
+                map_index=flat[i + 2],
+                state=flat[i + 3],
+                message=flat[i + 4],
+                timestamp=from_micros(flat[i + 5]),
+            )
+            for i in range(0, len(flat), STATE_ROW_WIDTH)
+        ]
+        # A stable sort keeps recording order for changes with equal timestamps.
+        changes.sort(key=lambda change: change.timestamp)
+        return changes
 
     def task_runs(self, run_id: str) -> list[TaskRunRecord]:
         return derive_task_runs(self.task_states(run_id))
@@ -397,6 +436,64 @@ class SQLStore(RunStore):
         with self._read() as conn:
             points = [MetricPoint(**row._mapping) for row in conn.execute(query)]
         return points[::-1] if limit is not None else points
+
+    # -- deployments ---------------------------------------------------------------------------
+
+    def upsert_deployment(
+        self, name: str, spec: dict[str, Any], at: datetime, *, paused: bool | None = None
+    ) -> None:
+        at = as_utc(at, "at")
+        update = deployments.update().where(deployments.c.name == name)
+        changes: dict[str, Any] = {"spec": spec, "updated_at": at}
+        if paused is not None:
+            changes["paused"] = paused
+        created = DeploymentRecord(
+            name=name, spec=spec, paused=bool(paused), created_at=at, updated_at=at
+        )
+        for attempt in range(2):
+            try:
+                with self._write() as conn:
+                    if conn.execute(update.values(changes)).rowcount == 0:
+                        conn.execute(deployments.insert().values(_values(created)))
+                return
+            except sa.exc.IntegrityError:
+                if attempt:  # another process created it between our UPDATE and INSERT
+                    raise
+
+    def get_deployment(self, name: str) -> DeploymentRecord | None:
+        with self._read() as conn:
+            row = conn.execute(sa.select(deployments).where(deployments.c.name == name)).first()
+        return None if row is None else DeploymentRecord(**row._mapping)
+
+    def list_deployments(self) -> list[DeploymentRecord]:
+        with self._read() as conn:
+            rows = conn.execute(sa.select(deployments).order_by(deployments.c.name))
+            return [DeploymentRecord(**row._mapping) for row in rows]
+
+    def delete_deployment(self, name: str) -> bool:
+        with self._write() as conn:
+            return bool(
+                conn.execute(deployments.delete().where(deployments.c.name == name)).rowcount
+            )
+
+    def set_deployment_paused(self, name: str, paused: bool, at: datetime) -> None:
+        update = deployments.update().where(deployments.c.name == name)
+        with self._write() as conn:
+            values = {"paused": paused, "updated_at": as_utc(at, "at")}
+            if conn.execute(update.values(values)).rowcount == 0:
+                raise deployment_not_found(name)
+
+    def advance_deployment(self, name: str, last_fire: datetime) -> None:
+        at = _utc(as_utc(last_fire, "last_fire"))
+        column = deployments.c.last_fire
+        update = (
+            deployments.update()
+            .where(deployments.c.name == name)
+            .values(last_fire=sa.case((column.is_(None), at), (column < at, at), else_=column))
+        )
+        with self._write() as conn:
+            if conn.execute(update).rowcount == 0:
+                raise deployment_not_found(name)
 
     # -- housekeeping --------------------------------------------------------------------------
 
