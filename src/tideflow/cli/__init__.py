@@ -1,14 +1,20 @@
 """The ``tideflow`` command line: thin commands that parse, call the library, and format.
 
-Expected errors (a missing file, an unknown flow, a bad parameter) print one ``Error:`` line on
-standard error and exit with status 2; a flow run that fails exits with status 1.
+Expected errors (a missing file, an unknown flow, a bad parameter, an unknown run id) print one
+``Error:`` line on standard error and exit with status 2; a flow run that fails exits with
+status 1. The run-history commands (``runs``, ``runs show``, ``logs``, ``metrics``, ``prune``)
+read the store :func:`tideflow.store.open_store` opens.
 """
 
 from __future__ import annotations
 
 import typer
 
+from tideflow.cli.logs import logs_command
+from tideflow.cli.metrics import metrics_command
+from tideflow.cli.prune import prune_command
 from tideflow.cli.run import run_command
+from tideflow.cli.runs import runs_app
 
 app = typer.Typer(
     name="tideflow",
@@ -18,6 +24,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("run")(run_command)
+app.add_typer(runs_app, name="runs")
+app.command("logs")(logs_command)
+app.command("metrics")(metrics_command)
+app.command("prune")(prune_command)
 
 
 @app.callback()
