@@ -45,3 +45,22 @@ class InvalidTransition(TideflowError):
 
 class FlowLoadError(TideflowError):
     """A flow reference such as ``path/to/file.py:flow`` could not be loaded."""
+
+
+class DeploymentError(TideflowError, ValueError):
+    """A deployment spec (a ``tideflow.toml`` file, ``tideflow deploy`` options or stored data) is
+    invalid. The message has one line per problem; ``problems`` holds the same lines as a list."""
+
+    def __init__(self, message: str, problems: Sequence[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = list(problems) if problems is not None else message.splitlines()
+
+
+class PlannerError(TideflowError, ValueError):
+    """The planner was given input it cannot plan with: a naive datetime, a deployment without
+    history, or a backfill window that is reversed, too large or for an unscheduled deployment."""
+
+
+class DataError(TideflowError, ValueError):
+    """Input data cannot be used: a missing or malformed file, column or value, or a source that
+    cannot be reached. The message names the file and, where it applies, the line and column."""

@@ -1,0 +1,428 @@
+"""The planner: which runs to create, launch and skip, as a pure function of time and history.
+
+The service ticks. Each tick the daemon reads, for every deployment, what the store knows
+(a :class:`History`), calls :func:`plan` with the current time, and applies the actions in the
+order given:
+
+* :class:`Create` inserts a run in state ``Scheduled`` for one fire time (a *slot*). The store
+  keeps one run per (deployment, scheduled time), so a repeated ``Create`` is harmless. When the
+  slot is already taken by a backfilled or triggered run at that very time, the daemon should
+  count that run in ``History.last_fire`` from then on; otherwise the planner asks for the slot
+  again each tick until a newer slot is created.
+* :class:`Launch` claims a waiting run (``Scheduled -> Pending``, atomically: when another
+  service instance claimed it first, there is nothing to do) and starts it.
+* :class:`Skip` claims a waiting run and finishes it (``Skipped``/``Cancelled``) with a reason.
+
+A run created by this tick has no id yet, so it is launched by the *next* plan: after applying
+creates, the daemon plans again at once with fresh history; that plan creates nothing (planning is
+idempotent) and launches or skips the new runs. Then it sleeps until
+``min(next_wakeup(...), now + tick)``.
+
+The planner reads no clock, store or file: same inputs, same actions. Every datetime given to it
+must be timezone-aware; times are compared as instants (UTC), never as wall-clock times, so the
+two 02:30s of a night when clocks go back stay distinct. Actions carry UTC datetimes.
+
+Creating slots
+--------------
+A deployment with a schedule (and not paused) has slots at the schedule's fire times ``t`` with
+``lower < t <= now``, where ``lower`` is the latest of ``history.last_fire``, just before
+``history.registered_at`` (no slot before a deployment existed) and just before
+``history.resumed_at`` (no slot from a pause, see below). A fire time is *missed* when
+``now - t > misfire_grace``: the service first saw it too late (it was down, or stuck). The
+catch-up policy picks which slots are created:
+
+* ``all``: every slot, missed or not;
+* ``latest``: every slot that is not missed, plus the most recent missed one (if any): one run
+  stands in for the time the service was away;
+* ``none``: only the slots that are not missed.
+
+Missed slots that are not created are never recorded: no run, no trace in the store. Being
+missed only gets truer as ``now`` grows, so a slot left out once is left out at every later tick,
+and leaving it unrecorded loses nothing.
+
+*Why there is no "advance" action.* When every slot is missed under ``none``, nothing is created
+and ``last_fire`` stays where it was, so the next tick sees the same old window again. That is
+fine because the planner never walks the missed part of the window: under ``none`` it only
+enumerates ``(max(lower, now - misfire_grace), now]``, and under ``latest`` it finds the most
+recent missed slot by searching backwards from ``now - misfire_grace`` in doubling windows
+(logarithmic in the gap). A window of missed slots costs each tick the same small amount however
+long the outage was. So ``History`` needs no planner bookkeeping: the planner only reads durable
+facts (when the deployment was registered or resumed, which runs exist), and there is no second
+write that would have to be atomic with the creates.
+
+At most :data:`SLOT_LIMIT` (10,000) slots are created per deployment per plan, the oldest first;
+the rest follow on the next ticks, as ``last_fire`` moves forward. This bounds a tick after a
+long outage of a deployment with ``catchup = "all"`` and a one-second schedule.
+
+If the clock steps back (``now`` before ``last_fire``), nothing is created until it has passed
+``last_fire`` again: no slot is created twice.
+
+Paused deployments
+------------------
+A paused deployment gets no creates, launches or skips: its waiting runs stay waiting, and it adds
+nothing to :func:`next_wakeup`. On resume, the store should set ``History.resumed_at``: fire times
+during the pause are then never created (a pause means "do not run", not "run later"). Without
+``resumed_at`` they count as missed, and the catch-up policy applies to them.
+
+Launching waiting runs
+----------------------
+Waiting runs (state ``Scheduled``: slots, triggers and backfills alike) whose scheduled time has
+come (``scheduled_time <= now``) are *due*; runs scheduled in the future are neither launched nor
+skipped before their time. The overlap policy decides, looking at the *active* runs (launched and
+not finished):
+
+* ``allow``: launch every due run;
+* ``queue``: when nothing is active, launch the oldest due run; one at a time, in order;
+* ``skip``: when something is active, skip every due run, naming the active run in the reason;
+  when nothing is active, launch the oldest due run and skip the other due runs (only one run at
+  a time, and the others' time has passed).
+
+A deployment without a schedule creates nothing; its triggered and backfilled runs launch by its
+overlap policy. The planner does not look at ``kind``: for a persistent deployment, the launcher
+hands a launched run to the deployment's long-lived process.
+
+Order
+-----
+Deployments are planned in name order. For each: its creates, oldest first, then its launches and
+skips in the order of the waiting runs (scheduled time, then run id).
+
+>>> from tideflow.deployments import Deployment, Entrypoint
+>>> from tideflow.schedules import IntervalSchedule
+>>> every_minute = Deployment(name="etl", entrypoint=Entrypoint("flow", "etl.py:flow"),
+...     schedule=IntervalSchedule(interval=timedelta(minutes=1)))
+>>> at = datetime(2026, 3, 1, 12, 0, 30, tzinfo=UTC)
+>>> plan(at, [every_minute], {"etl": History(registered_at=at - timedelta(seconds=45))})
+[Create(deployment='etl', scheduled_time=datetime.datetime(2026, 3, 1, 12, 0, tzinfo=...))]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from itertools import islice, pairwise, takewhile
+
+from tideflow.deployments import Deployment
+from tideflow.errors import PlannerError
+from tideflow.schedules import Schedule
+from tideflow.schedules.zones import to_zone
+from tideflow.states import TRANSITIONS
+
+__all__ = [
+    "BACKFILL_LIMIT",
+    "SLOT_LIMIT",
+    "Action",
+    "Create",
+    "History",
+    "Launch",
+    "RunRef",
+    "Skip",
+    "backfill_times",
+    "next_wakeup",
+    "plan",
+]
+
+SLOT_LIMIT = 10_000
+"""Slots created per deployment per plan at most; the rest follow on the next ticks."""
+
+BACKFILL_LIMIT = 10_000
+"""Fire times one backfill may cover at most."""
+
+_STATE_NAMES = frozenset(cls.__name__ for cls in TRANSITIONS)
+_TINY = timedelta(microseconds=1)  # datetime's resolution: "just before" an instant
+_FIRST_SPAN = timedelta(minutes=1)  # the first window of the backwards search for a missed slot
+
+
+def _utc(value: object, what: str) -> datetime:
+    """``value`` as an aware UTC datetime; naive datetimes are refused (their zone is a guess)."""
+    if not isinstance(value, datetime):
+        raise PlannerError(f"{what}: expected a datetime, got {value!r}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise PlannerError(
+            f"{what}: {value.isoformat()} is naive; the planner needs timezone-aware datetimes, "
+            "e.g. datetime.now(UTC)"
+        )
+    return value.astimezone(UTC)
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+# -- inputs --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunRef:
+    """One recorded run of a deployment: its id, its slot's time (UTC) and its state's name."""
+
+    id: str
+    scheduled_time: datetime
+    state: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scheduled_time", _utc(self.scheduled_time, f"run {self.id}"))
+        if self.state not in _STATE_NAMES:
+            known = ", ".join(sorted(_STATE_NAMES))
+            raise PlannerError(f"run {self.id}: unknown state {self.state!r}; known: {known}")
+
+
+def _in_order(runs: Iterable[RunRef]) -> tuple[RunRef, ...]:
+    return tuple(sorted(runs, key=lambda run: (run.scheduled_time, run.id)))
+
+
+@dataclass(frozen=True)
+class History:
+    """What the store knows about one deployment.
+
+    Attributes:
+        registered_at: when the deployment was first registered; no slot before it is created.
+        last_fire: the latest scheduled time among the runs created from the schedule (not
+            triggers or backfills), or ``None`` before the first.
+        waiting: runs in state ``Scheduled`` (created, not launched), whatever created them.
+        active: runs launched and not finished (``Pending``, ``Running``, ``Retrying``, ...).
+        resumed_at: when the deployment was last resumed from a pause, if ever; no slot before
+            it is created (see "Paused deployments" in the module docstring).
+
+    ``waiting`` and ``active`` are kept oldest first (scheduled time, then id), whatever order
+    they are given in.
+    """
+
+    registered_at: datetime
+    last_fire: datetime | None = None
+    waiting: tuple[RunRef, ...] = ()
+    active: tuple[RunRef, ...] = ()
+    resumed_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "registered_at", _utc(self.registered_at, "registered_at"))
+        for name in ("last_fire", "resumed_at"):
+            value = getattr(self, name)
+            object.__setattr__(self, name, None if value is None else _utc(value, name))
+        object.__setattr__(self, "waiting", _in_order(self.waiting))
+        object.__setattr__(self, "active", _in_order(self.active))
+
+    @property
+    def lower_bound(self) -> datetime:
+        """Slots are created strictly after this instant (see "Creating slots")."""
+        bounds = [self.registered_at - _TINY]
+        bounds += [self.last_fire] if self.last_fire is not None else []
+        bounds += [self.resumed_at - _TINY] if self.resumed_at is not None else []
+        return max(bounds)
+
+
+# -- actions -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Create:
+    """Insert a run in state ``Scheduled`` for this slot (UTC)."""
+
+    deployment: str
+    scheduled_time: datetime
+
+
+@dataclass(frozen=True)
+class Launch:
+    """Claim this waiting run (``Scheduled -> Pending``, atomically) and start it."""
+
+    deployment: str
+    run_id: str
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Finish this waiting run without running it (``Skipped``/``Cancelled``), with a reason."""
+
+    deployment: str
+    run_id: str
+    reason: str
+
+
+Action = Create | Launch | Skip
+
+
+# -- planning ------------------------------------------------------------------------------------
+
+
+def plan(
+    now: datetime, deployments: Sequence[Deployment], history: Mapping[str, History]
+) -> list[Action]:
+    """The actions for this tick, in the documented order (see the module docstring).
+
+    Args:
+        now: the current time (aware).
+        deployments: the deployments to plan; names must be unique.
+        history: each deployment's :class:`History`, by name (entries for other names are
+            ignored: a deployment that was removed keeps its runs, untouched).
+
+    Raises:
+        PlannerError: for a naive ``now``, a duplicate name or a deployment without history.
+    """
+    moment = _utc(now, "now")
+    actions: list[Action] = []
+    for deployment, past in _with_history(deployments, history):
+        if deployment.paused:
+            continue
+        slots = _slots_to_create(deployment, past, moment)
+        actions += [Create(deployment.name, slot) for slot in slots]
+        actions += _dispatch(deployment, past, moment)
+    return actions
+
+
+def next_wakeup(
+    now: datetime, deployments: Sequence[Deployment], history: Mapping[str, History]
+) -> datetime | None:
+    """The earliest time after ``now`` at which a plan could do something new (UTC), or ``None``.
+
+    That is the earliest of the next fire time of each unpaused deployment's schedule and the
+    scheduled times of its waiting runs that lie in the future. The daemon sleeps until
+    ``min(next_wakeup(...), now + tick)``: the tick catches what history alone cannot foresee
+    (a run finishing, a trigger arriving).
+    """
+    moment = _utc(now, "now")
+    times: list[datetime] = []
+    for deployment, past in _with_history(deployments, history):
+        if deployment.paused:
+            continue
+        times += [run.scheduled_time for run in past.waiting if run.scheduled_time > moment]
+        if deployment.schedule is not None:
+            after = max(moment, past.lower_bound)
+            times += islice(_fire_times(deployment.schedule, after), 1)
+    return min(times, default=None)
+
+
+def backfill_times(deployment: Deployment, start: datetime, end: datetime) -> list[datetime]:
+    """Every fire time of ``deployment``'s schedule in ``[start, end]``, in UTC, oldest first.
+
+    For ``tideflow backfill``: the caller creates one waiting run per time (the store's one run
+    per slot leaves times that already have a run alone); they launch by the overlap policy.
+    Naive ``start``/``end`` are wall-clock times in the schedule's zone. Backfills ignore
+    ``registered_at``, pausing and the catch-up policy: filling the past is their point.
+
+    Raises:
+        PlannerError: when the deployment has no schedule, ``end`` is before ``start``, or the
+            window holds more than :data:`BACKFILL_LIMIT` fire times.
+    """
+    schedule = deployment.schedule
+    if schedule is None:
+        raise PlannerError(
+            f"deployment {deployment.name!r} has no schedule, so it has no fire times to "
+            "backfill; trigger runs instead"
+        )
+    first = _utc(to_zone(start, schedule.tz), "start")
+    last = _utc(to_zone(end, schedule.tz), "end")
+    if last < first:
+        raise PlannerError(
+            f"deployment {deployment.name!r}: the backfill window ends ({_when(last)}) before it "
+            f"starts ({_when(first)})"
+        )
+    within = takewhile(lambda t: t <= last, _fire_times(schedule, first - _TINY))
+    times = list(islice(within, BACKFILL_LIMIT + 1))
+    if len(times) > BACKFILL_LIMIT:
+        raise PlannerError(
+            f"deployment {deployment.name!r}: the backfill window {_when(first)} to "
+            f"{_when(last)} holds more than {BACKFILL_LIMIT:,} fire times; backfill it in "
+            f"shorter windows (the first {BACKFILL_LIMIT:,} end at {_when(times[-2])})"
+        )
+    return times
+
+
+def _with_history(
+    deployments: Sequence[Deployment], history: Mapping[str, History]
+) -> Iterator[tuple[Deployment, History]]:
+    """The deployments in name order, each with its history."""
+    ordered = sorted(deployments, key=lambda deployment: deployment.name)
+    for before, after in pairwise(ordered):
+        if before.name == after.name:
+            raise PlannerError(f"deployment {before.name!r} is given twice; names are unique")
+    for deployment in ordered:
+        past = history.get(deployment.name)
+        if past is None:
+            raise PlannerError(
+                f"deployment {deployment.name!r} has no history; register it first, so the "
+                "planner knows from when to create its slots"
+            )
+        yield deployment, past
+
+
+# -- slots ---------------------------------------------------------------------------------------
+
+
+def _fire_times(schedule: Schedule, after: datetime) -> Iterator[datetime]:
+    """The schedule's fire times strictly after ``after``, lazily, as UTC instants."""
+    return (event.start_time.astimezone(UTC) for event in schedule.events(after))
+
+
+def _between(schedule: Schedule, after: datetime, until: datetime) -> list[datetime]:
+    """Fire times in ``(after, until]``, at most :data:`SLOT_LIMIT`, oldest first."""
+    within = takewhile(lambda t: t <= until, _fire_times(schedule, after))
+    return list(islice(within, SLOT_LIMIT))
+
+
+def _slots_to_create(deployment: Deployment, past: History, now: datetime) -> list[datetime]:
+    """The slots to create now, by the catch-up policy (see "Creating slots")."""
+    schedule, lower = deployment.schedule, past.lower_bound
+    if schedule is None or lower >= now:
+        return []
+    if deployment.catchup == "all":
+        return _between(schedule, lower, now)
+    cutoff = now - deployment.misfire_grace  # fire times before this are missed
+    fresh = _between(schedule, max(lower, cutoff - _TINY), now)
+    if deployment.catchup == "none":
+        return fresh
+    missed = _latest_before(schedule, lower, cutoff)
+    return ([missed] if missed is not None else []) + fresh[: SLOT_LIMIT - 1]
+
+
+def _latest_before(schedule: Schedule, lower: datetime, before: datetime) -> datetime | None:
+    """The latest fire time in ``(lower, before)``, searched backwards in doubling windows.
+
+    Walking forwards from ``lower`` would cost one step per fire time of the whole outage (a
+    week of a one-second schedule: 604,800); going back from ``before`` in windows of 1, 2, 4,
+    ... minutes finds the answer in a logarithmic number of short scans.
+    """
+    upper, span = before, _FIRST_SPAN
+    while True:
+        start = lower if upper - lower <= span else upper - span
+        last = None
+        for moment in takewhile(lambda t: t < upper, _fire_times(schedule, start)):  # noqa: B023
+            last = moment
+        if last is not None or start == lower:
+            return last
+        upper, span = start + _TINY, span * 2  # the next window ends at `start`, inclusive
+
+
+# -- launching -----------------------------------------------------------------------------------
+
+
+def _dispatch(deployment: Deployment, past: History, now: datetime) -> list[Action]:
+    """Launches and skips of the due waiting runs, by the overlap policy."""
+    name, policy = deployment.name, deployment.overlap
+    due = [run for run in past.waiting if run.scheduled_time <= now]
+    if not due:
+        return []
+    if policy == "allow":
+        return [Launch(name, run.id) for run in due]
+    if past.active:
+        if policy == "queue":
+            return []
+        reason = _busy_reason(past.active)
+        return [Skip(name, run.id, reason) for run in due]
+    first, rest = due[0], due[1:]
+    if policy == "queue":
+        return [Launch(name, first.id)]
+    reason = (
+        f"overlap policy 'skip': run {first.id} (scheduled {_when(first.scheduled_time)}) "
+        "was launched instead, and only one run goes at a time"
+    )
+    return [Launch(name, first.id), *(Skip(name, run.id, reason) for run in rest)]
+
+
+def _busy_reason(active: Sequence[RunRef]) -> str:
+    oldest = active[0]
+    more = f" (and {len(active) - 1} more active)" if len(active) > 1 else ""
+    return (
+        f"overlap policy 'skip': run {oldest.id} (scheduled {_when(oldest.scheduled_time)}) "
+        f"is still {oldest.state}{more}"
+    )
