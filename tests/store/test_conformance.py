@@ -773,3 +773,34 @@ def test_deleting_a_deployment_keeps_its_runs(store: RunStore) -> None:
     assert store.delete_deployment("nightly") is True
     assert store.get_deployment("nightly") is None
     assert store.get_flow_run("run-1").deployment == "nightly"
+
+
+def test_taking_a_run_over_records_the_process_and_attempt_in_the_same_step(
+    store: RunStore,
+) -> None:
+    store.create_flow_run(flow_run(deployment="nightly", flow_name="nightly"))
+    assert store.get_flow_run("run-1").attempts == 1
+    taken = store.set_flow_run_state(
+        "run-1",
+        "Pending",
+        None,
+        at(1),
+        expected={"Scheduled"},
+        host="host-b",
+        pid=77,
+        attempts=2,
+        flow_name="tickets",
+    )
+    assert taken
+    run = store.get_flow_run("run-1")
+    assert (run.state, run.host, run.pid, run.attempts, run.flow_name) == (
+        "Pending",
+        "host-b",
+        77,
+        2,
+        "tickets",
+    )
+    assert not store.set_flow_run_state(
+        "run-1", "Pending", None, at(2), expected={"Scheduled"}, pid=1
+    )
+    assert store.get_flow_run("run-1").pid == 77

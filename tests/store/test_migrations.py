@@ -103,6 +103,7 @@ def make_v1_postgresql(url: str) -> None:
             conn.exec_driver_sql("ALTER TABLE results DROP COLUMN number")
             conn.exec_driver_sql("DROP TABLE task_state_batches")
             conn.exec_driver_sql("DROP TABLE deployments")
+            conn.exec_driver_sql("ALTER TABLE flow_runs DROP COLUMN attempts")
             conn.exec_driver_sql(
                 "CREATE TABLE task_states (id BIGSERIAL PRIMARY KEY, flow_run_id VARCHAR(64) "
                 "NOT NULL REFERENCES flow_runs (id) ON DELETE CASCADE, task_key VARCHAR(255) "

@@ -45,7 +45,7 @@ from tideflow.durations import parse_duration
 from tideflow.engine.logs import ROOT, flow_logger
 from tideflow.engine.observers import FlowRunInfo, RunObserver
 from tideflow.store.base import RunStore
-from tideflow.store.errors import InvalidRecordError
+from tideflow.store.errors import InvalidRecordError, StoreError
 from tideflow.store.records import (
     FlowRecord,
     FlowRunRecord,
@@ -63,6 +63,10 @@ FLUSH_SECONDS = 0.2
 HEARTBEAT_SECONDS = 10.0
 PRUNE_EVERY_SECONDS = 3600.0
 _last_prune: float | None = None
+
+
+class RunNotClaimedError(StoreError):
+    """A claimed run was no longer Pending when its process went to start it."""
 
 
 def graph_hash(graph: dict[str, Any]) -> str:
@@ -105,8 +109,10 @@ class StoreRecorder(RunObserver):
     Args:
         store: where to write.
         deployment: the deployment the run belongs to, if any.
-        claimed: the run's row already exists (the service created and claimed it); move it to
-            ``Running`` instead of creating it.
+        claimed: the run's row already exists (the service created it and claimed it for this
+            process): move it from ``Pending`` to ``Running``, taking it over (flow name, host,
+            pid), instead of creating it. If it is no longer ``Pending``, the run does not start
+            (:class:`RunNotClaimedError`).
     """
 
     def __init__(
@@ -130,14 +136,25 @@ class StoreRecorder(RunObserver):
         lateness = (run.started_at - run.scheduled_start_time).total_seconds()
         _record_flow(self.store, run.flow)
         if self.claimed:
-            self.store.set_flow_run_state(
+            taken = self.store.set_flow_run_state(
                 run.flow_run_id,
                 "Running",
                 "Running flow.",
                 run.started_at,
+                expected={"Pending"},
                 start_time=run.started_at,
                 lateness=lateness,
+                flow_name=run.flow.name,
+                host=socket.gethostname(),
+                pid=os.getpid(),
             )
+            if not taken:
+                state = self.store.get_flow_run(run.flow_run_id).state
+                raise RunNotClaimedError(
+                    f"flow run {run.flow_run_id} is {state}, not Pending: it was not claimed "
+                    "for this process (another process started it, or it was marked crashed), "
+                    "so it is not run again"
+                )
         else:
             self.store.create_flow_run(
                 FlowRunRecord(

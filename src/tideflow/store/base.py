@@ -91,13 +91,18 @@ class RunStore(abc.ABC):
         start_time: datetime | None = None,
         end_time: datetime | None = None,
         lateness: float | None = None,
+        flow_name: str | None = None,
+        host: str | None = None,
+        pid: int | None = None,
+        attempts: int | None = None,
     ) -> bool:
         """Move run ``run_id`` to ``state`` (with ``message``), which happened at ``at``.
 
         With ``expected``, this is an atomic compare-and-set: the change happens only if the run's
         current state is one of ``expected``, and of concurrent callers expecting the same state
-        exactly one succeeds. ``start_time``, ``end_time`` and ``lateness`` are written when given
-        (never cleared). When not given, entering ``Running`` sets a missing start time to ``at``
+        exactly one succeeds. ``start_time``, ``end_time``, ``lateness``, ``flow_name``, ``host``,
+        ``pid`` and ``attempts`` are written when given (never cleared): the process that takes
+        a run over says so in the same atomic step. When not given, entering ``Running`` sets a missing start time to ``at``
         and entering a finished state sets the end time to ``at``.
 
         Returns:

@@ -130,6 +130,10 @@ class MemoryStore(RunStore):
         start_time: datetime | None = None,
         end_time: datetime | None = None,
         lateness: float | None = None,
+        flow_name: str | None = None,
+        host: str | None = None,
+        pid: int | None = None,
+        attempts: int | None = None,
     ) -> bool:
         check_state(state)
         at = as_utc(at, "at")
@@ -150,6 +154,10 @@ class MemoryStore(RunStore):
                 start_time=start_time or run.start_time,
                 end_time=end_time or run.end_time,
                 lateness=run.lateness if lateness is None else lateness,
+                flow_name=run.flow_name if flow_name is None else flow_name,
+                host=run.host if host is None else host,
+                pid=run.pid if pid is None else pid,
+                attempts=run.attempts if attempts is None else attempts,
             )
             return True
 

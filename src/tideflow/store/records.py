@@ -168,7 +168,8 @@ class FlowRecord:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class FlowRunRecord:
-    """One run of a flow. ``deployment`` is None for ad-hoc runs; ``lateness`` is in seconds."""
+    """One run of a flow. ``deployment`` is None for ad-hoc runs; ``lateness`` is in seconds;
+    ``attempts`` counts the times the service started the run (retries included)."""
 
     id: str
     flow_name: str
@@ -183,6 +184,7 @@ class FlowRunRecord:
     host: str
     pid: int
     heartbeat: datetime | None
+    attempts: int = 1
 
     def __post_init__(self) -> None:
         _text(self, "id", self.id)
@@ -201,6 +203,7 @@ class FlowRunRecord:
         _set(self, "lateness", _number(self, "lateness", self.lateness))
         _str(self, "host", self.host)
         _int(self, "pid", self.pid)
+        _int(self, "attempts", self.attempts)
 
     @property
     def is_finished(self) -> bool:

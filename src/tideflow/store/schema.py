@@ -5,7 +5,8 @@ Tables (SQLAlchemy Core, portable between SQLite and PostgreSQL)::
     meta         key -> value; holds "schema_version"
     flows        name (pk), graph_hash, graph (JSON text)
     flow_runs    id (pk), flow_name, deployment, parameters (JSON text), scheduled_start_time,
-                 start_time, end_time, state, state_message, lateness, host, pid, heartbeat;
+                 start_time, end_time, state, state_message, lateness, host, pid, heartbeat,
+                 attempts;
                  UNIQUE (deployment, scheduled_start_time): one run per deployment slot
     task_state_batches
                  id (pk), flow_run_id -> flow_runs, changes (JSON text: a flat list of
@@ -121,6 +122,7 @@ flow_runs = sa.Table(
     sa.Column("host", _NAME, nullable=False),
     sa.Column("pid", sa.Integer(), nullable=False),
     sa.Column("heartbeat", UTCDateTime(), nullable=True),  # added in version 2
+    sa.Column("attempts", sa.Integer(), nullable=True),  # added in version 3 (NULL means 1)
     # NULL deployments (ad-hoc runs) never collide: NULLs are distinct in UNIQUE constraints.
     # The constraint's index also serves `WHERE deployment = ?` lookups.
     sa.UniqueConstraint("deployment", "scheduled_start_time", name="uq_flow_runs_slot"),
@@ -231,10 +233,11 @@ def _v1_to_v2(conn: Connection) -> None:
 
 
 def _v2_to_v3(conn: Connection) -> None:
-    """Pack ``task_states`` rows into one ``task_state_batches`` row per run, and add
-    ``deployments``."""
+    """Pack ``task_states`` rows into one ``task_state_batches`` row per run, add
+    ``deployments`` and ``flow_runs.attempts``."""
     task_state_batches.create(conn)
     deployments.create(conn)
+    _add_column(conn, flow_runs.c.attempts)
     old = sa.table(
         "task_states",
         *(

@@ -90,7 +90,9 @@ def _packed(run_id: str, flat: Sequence[Any]) -> dict[str, Any]:
 
 
 def _run(row: Row[Any]) -> FlowRunRecord:
-    return FlowRunRecord(**row._mapping)
+    values = dict(row._mapping)
+    values["attempts"] = values["attempts"] or 1  # NULL in rows migrated from version 2
+    return FlowRunRecord(**values)
 
 
 def _utc(value: datetime) -> sa.BindParameter[datetime]:
@@ -142,6 +144,11 @@ class SQLStore(RunStore):
 
     def __repr__(self) -> str:
         return f"SQLStore({self.where!r})"
+
+    @property
+    def url(self) -> str:
+        """The full URL (password included), for handing this store to another process."""
+        return self._url.render_as_string(hide_password=False)
 
     # -- connections and errors ----------------------------------------------------------------
 
@@ -236,6 +243,10 @@ class SQLStore(RunStore):
         start_time: datetime | None = None,
         end_time: datetime | None = None,
         lateness: float | None = None,
+        flow_name: str | None = None,
+        host: str | None = None,
+        pid: int | None = None,
+        attempts: int | None = None,
     ) -> bool:
         check_state(state)
         at = as_utc(at, "at")
@@ -250,6 +261,8 @@ class SQLStore(RunStore):
             values["end_time"] = at
         if lateness is not None:
             values["lateness"] = float(lateness)
+        taken_over = {"flow_name": flow_name, "host": host, "pid": pid, "attempts": attempts}
+        values.update({name: value for name, value in taken_over.items() if value is not None})
         update = flow_runs.update().where(flow_runs.c.id == run_id).values(values)
         if expected is not None:
             update = update.where(flow_runs.c.state.in_([check_state(s) for s in expected]))

@@ -1,0 +1,442 @@
+"""The service loop: plan, launch, supervise, and stop cleanly.
+
+Each tick :meth:`Service.tick`:
+
+1. reaps the run processes that exited; a run whose process ended without recording a final
+   state is marked ``Crashed``;
+2. stops runs over their deployment's timeout (the whole process tree) and marks them
+   ``TimedOut``;
+3. marks ``Crashed`` every unfinished run (of a deployment or not) whose process is gone: on this
+   host by its pid, elsewhere by a heartbeat older than :data:`STALE_AFTER`;
+4. gives failed, timed-out and crashed runs of deployments with ``retries`` left another attempt
+   (the same run, back to ``Scheduled`` after ``retry_delay``);
+5. asks the planner (:func:`tideflow.planner.plan`) what to create, launch and skip, applies it,
+   and plans once more so the runs just created launch in the same tick;
+6. starts (or, after a crash, restarts with back-off) the long-lived process of every persistent
+   deployment.
+
+Between ticks it sleeps until the next fire time (:func:`tideflow.planner.next_wakeup`), at most
+``tick`` seconds, on the injected clock. Launching claims the run atomically (``Scheduled ->
+Pending``, with this host and pid) before any process starts, and a run process takes the run
+over only from ``Pending``; so however many services share a store, and wherever one is killed,
+a slot runs at most once.
+
+SIGTERM or SIGINT stop scheduling; runs in progress get ``grace`` seconds to finish, then their
+process trees are stopped and the runs recorded ``Cancelled`` with the reason. A second signal
+stops them at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import queue
+import signal
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import FrameType
+
+from tideflow.clock import SYSTEM_CLOCK, Clock
+from tideflow.deployments import Deployment
+from tideflow.planner import Create, History, Launch, Skip, next_wakeup, plan
+from tideflow.service.processes import kill_tree, pid_alive, spawn
+from tideflow.service.registry import Registry, register
+from tideflow.store import DuplicateRunError, FlowRunRecord
+from tideflow.store.records import FINISHED_STATES
+from tideflow.store.sql import SQLStore
+
+__all__ = ["STALE_AFTER", "Service"]
+
+log = logging.getLogger("tideflow.service")
+
+STALE_AFTER = timedelta(seconds=60)
+"""A run on another host whose heartbeat is older than this is taken for dead."""
+
+RUNNING_STATES = frozenset({"Pending", "Running"})
+FAILED_STATES = frozenset(
+    name for name in FINISHED_STATES if name in {"Failed", "TimedOut", "Crashed", "TriggerFailed"}
+)
+BACKOFF_MAX = 60.0
+HOST = socket.gethostname()
+
+
+@dataclass
+class _Launched:
+    run_id: str
+    deployment: Deployment
+    process: subprocess.Popen[str]
+    started: float  # monotonic
+
+
+@dataclass
+class _Persistent:
+    process: subprocess.Popen[str] | None = None
+    failures: int = 0
+    restart_at: float = 0.0  # monotonic
+    started: float = 0.0
+    runs: set[str] = field(default_factory=set)
+
+
+class Service:
+    """Keeps the deployments in ``store`` running; see the module docstring.
+
+    Args:
+        store: a SQL run store (its processes reach it through its URL).
+        deployments: specs to register before starting (from ``tideflow.toml``).
+        clock: time, injected.
+        tick: the longest sleep between two looks at the store, in seconds.
+        grace: seconds runs in progress get to finish after a stop request.
+    """
+
+    def __init__(
+        self,
+        store: SQLStore,
+        deployments: Sequence[Deployment] = (),
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        tick: float = 1.0,
+        grace: float = 30.0,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.tick_seconds = tick
+        self.grace = grace
+        self.registry = Registry(store)
+        self.launched: dict[str, _Launched] = {}
+        self.persistent: dict[str, _Persistent] = {}
+        self.holding: dict[str, datetime] = {}  # run id -> not before (retry delay)
+        self.stopping = False
+        self._signals: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self._signal_count = 0
+        register(store, deployments, clock.now())
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Tick until a stop is requested (SIGTERM, SIGINT or :meth:`request_stop`)."""
+        log.info("Tideflow service started (pid %d), run store %s", os.getpid(), self.store.where)
+        with self._signal_handlers():
+            while not self.stopping:
+                wake = self.tick()
+                delay = self.tick_seconds
+                if wake is not None:
+                    delay = min(delay, max(0.0, (wake - self.clock.now()).total_seconds()))
+                if self.clock.wait(self._signals, delay) is not None:
+                    self._on_signal()
+            self._shutdown()
+
+    def request_stop(self) -> None:
+        """Stop scheduling; runs in progress get the grace period (thread-safe)."""
+        self._signals.put(signal.SIGTERM)
+
+    def tick(self) -> datetime | None:
+        """One pass (see the module docstring); the next fire time, if any."""
+        now = self.clock.now()
+        self._reap(now)
+        self._enforce_timeouts(now)
+        deployments, histories, unfinished = self.registry.snapshot(self._held(now))
+        self._detect_crashed(unfinished, {d.name: d for d in deployments}, now)
+        if not self.stopping:
+            self._apply(now, deployments, histories)
+            # Runs created just now have ids only now: plan again so they launch this tick.
+            deployments, histories, _ = self.registry.snapshot(self._held(now))
+            self._apply(now, deployments, histories)
+        self._supervise_persistent(deployments)
+        wake = next_wakeup(now, deployments, histories)
+        if self.holding:
+            soonest = min(self.holding.values())
+            wake = soonest if wake is None else min(wake, soonest)
+        return wake
+
+    # -- planning ------------------------------------------------------------------------------
+
+    def _apply(
+        self, now: datetime, deployments: list[Deployment], histories: dict[str, History]
+    ) -> None:
+        by_name = {d.name: d for d in deployments}
+        newest: dict[str, datetime] = {}
+        for action in plan(now, deployments, histories):
+            deployment = by_name[action.deployment]
+            if isinstance(action, Create):
+                self._create(deployment, action.scheduled_time)
+                newest[deployment.name] = max(
+                    action.scheduled_time, newest.get(deployment.name, action.scheduled_time)
+                )
+            elif isinstance(action, Launch):
+                self._launch(deployment, action.run_id, now)
+            elif isinstance(action, Skip):
+                self.store.set_flow_run_state(
+                    action.run_id, "Skipped", action.reason, now, expected={"Scheduled"}
+                )
+        for name, when in newest.items():
+            self.store.advance_deployment(name, when)
+
+    def _create(self, deployment: Deployment, scheduled: datetime) -> None:
+        # Another service instance, or a backfill, may have this slot already: it runs once.
+        with contextlib.suppress(DuplicateRunError):
+            self.store.create_flow_run(new_run(deployment, scheduled))
+
+    def _launch(self, deployment: Deployment, run_id: str, now: datetime) -> None:
+        if self.stopping:
+            return
+        if deployment.kind == "persistent":
+            self._hand_to_persistent(deployment, run_id, now)
+            return
+        if not self._claim(run_id, now, os.getpid()):
+            return
+        process = spawn(
+            deployment, "tideflow.service.child", [run_id], self.store.url, stdin_pipe=False
+        )
+        self.launched[run_id] = _Launched(run_id, deployment, process, time.monotonic())
+        log.info("Started run %s of %s (pid %d)", run_id, deployment.name, process.pid)
+
+    def _claim(self, run_id: str, now: datetime, pid: int) -> bool:
+        """``Scheduled -> Pending`` for this host and ``pid``; False if someone else has it."""
+        return self.store.set_flow_run_state(
+            run_id,
+            "Pending",
+            "Claimed by the Tideflow service.",
+            now,
+            expected={"Scheduled"},
+            host=HOST,
+            pid=pid,
+        )
+
+    def _hand_to_persistent(self, deployment: Deployment, run_id: str, now: datetime) -> None:
+        keeper = self.persistent.setdefault(deployment.name, _Persistent())
+        process = keeper.process
+        if process is None or process.poll() is not None:
+            return  # it is (re)starting; the run stays waiting and launches on a later tick
+        if not self._claim(run_id, now, process.pid):
+            return
+        try:
+            assert process.stdin is not None
+            process.stdin.write(run_id + "\n")
+            process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            # It died between the check and the write: the run never started; hand it back.
+            self.store.set_flow_run_state(
+                run_id, "Scheduled", None, now, expected={"Pending"}, pid=os.getpid()
+            )
+            return
+        keeper.runs.add(run_id)
+        self.launched.setdefault(run_id, _Launched(run_id, deployment, process, time.monotonic()))
+
+    # -- supervision ---------------------------------------------------------------------------
+
+    def _reap(self, now: datetime) -> None:
+        for run_id, launched in list(self.launched.items()):
+            if launched.deployment.kind == "persistent":
+                run = self.store.get_flow_run(run_id)
+                if run.is_finished or launched.process.poll() is not None:
+                    del self.launched[run_id]
+                    self.persistent.get(launched.deployment.name, _Persistent()).runs.discard(
+                        run_id
+                    )
+                    if not run.is_finished:
+                        self._crashed(run, "its persistent process exited", now)
+                    else:
+                        self._maybe_retry(run, launched.deployment, now)
+                continue
+            code = launched.process.poll()
+            if code is None:
+                continue
+            del self.launched[run_id]
+            run = self.store.get_flow_run(run_id)
+            if not run.is_finished:
+                self._crashed(run, f"its process exited with status {code}", now)
+                run = self.store.get_flow_run(run_id)
+            self._maybe_retry(run, launched.deployment, now)
+
+    def _enforce_timeouts(self, now: datetime) -> None:
+        for run_id, launched in list(self.launched.items()):
+            timeout = launched.deployment.timeout
+            if timeout is None or time.monotonic() - launched.started < timeout.total_seconds():
+                continue
+            del self.launched[run_id]
+            kill_tree(launched.process.pid)
+            launched.process.wait()
+            message = f"timed out after {timeout.total_seconds():g} s; its process tree was stopped"
+            self.store.set_flow_run_state(
+                run_id, "TimedOut", message, self.clock.now(), expected=RUNNING_STATES
+            )
+            log.warning("Run %s of %s %s", run_id, launched.deployment.name, message)
+            self._maybe_retry(self.store.get_flow_run(run_id), launched.deployment, now)
+
+    def _detect_crashed(
+        self, unfinished: list[FlowRunRecord], by_name: dict[str, Deployment], now: datetime
+    ) -> None:
+        for run in unfinished:
+            if run.state not in RUNNING_STATES or run.id in self.launched:
+                continue
+            if run.host == HOST:
+                if pid_alive(run.pid):
+                    continue
+                reason = f"its process {run.pid} on {HOST} is gone"
+            else:
+                seen = run.heartbeat or run.start_time or run.scheduled_start_time
+                if now - seen < STALE_AFTER:
+                    continue
+                reason = f"no heartbeat from {run.host} since {seen.isoformat()}"
+            if self._crashed(run, reason, now):
+                deployment = by_name.get(run.deployment or "")
+                if deployment is not None:
+                    self._maybe_retry(self.store.get_flow_run(run.id), deployment, now)
+
+    def _crashed(self, run: FlowRunRecord, reason: str, now: datetime) -> bool:
+        changed = self.store.set_flow_run_state(
+            run.id, "Crashed", f"Crashed: {reason}.", now, expected={run.state}
+        )
+        if changed:
+            log.warning("Run %s (%s) crashed: %s", run.id, run.deployment or run.flow_name, reason)
+        return changed
+
+    def _maybe_retry(self, run: FlowRunRecord, deployment: Deployment, now: datetime) -> None:
+        if run.state not in FAILED_STATES or run.attempts > deployment.retries:
+            return
+        attempt = run.attempts + 1
+        message = f"Attempt {attempt} of {deployment.retries + 1} after: {run.state_message}"
+        if self.store.set_flow_run_state(
+            run.id, "Scheduled", message, now, expected={run.state}, attempts=attempt
+        ):
+            self.holding[run.id] = now + deployment.retry_delay
+            log.info("Run %s of %s: %s", run.id, deployment.name, message)
+
+    def _held(self, now: datetime) -> set[str]:
+        for run_id, until in list(self.holding.items()):
+            if until <= now:
+                del self.holding[run_id]
+        return set(self.holding)
+
+    def _supervise_persistent(self, deployments: list[Deployment]) -> None:
+        wanted = {
+            d.name: d
+            for d in deployments
+            if d.kind == "persistent" and not d.paused and not self.stopping
+        }
+        for name, keeper in list(self.persistent.items()):
+            if name not in wanted and keeper.process is not None:
+                self._close_persistent(keeper)
+                del self.persistent[name]
+        for name, deployment in wanted.items():
+            keeper = self.persistent.setdefault(name, _Persistent())
+            process = keeper.process
+            if process is not None and process.poll() is None:
+                if time.monotonic() - keeper.started > BACKOFF_MAX:
+                    keeper.failures = 0  # it has stayed up: the next crash restarts at once
+                continue
+            if process is not None:  # it exited: restart with back-off
+                keeper.process = None
+                keeper.failures += 1
+                delay = min(BACKOFF_MAX, 2.0 ** (keeper.failures - 1))
+                keeper.restart_at = time.monotonic() + delay
+                log.warning(
+                    "The persistent process of %s exited with status %s; restarting in %g s",
+                    name,
+                    process.returncode,
+                    delay,
+                )
+            if time.monotonic() >= keeper.restart_at:
+                keeper.process = spawn(
+                    deployment,
+                    "tideflow.service.persistent",
+                    [name],
+                    self.store.url,
+                    stdin_pipe=True,
+                )
+                keeper.started = time.monotonic()
+                log.info("Started the persistent process of %s (pid %d)", name, keeper.process.pid)
+
+    @staticmethod
+    def _close_persistent(keeper: _Persistent) -> None:
+        process = keeper.process
+        if process is not None and process.stdin is not None:
+            with contextlib.suppress(OSError):
+                process.stdin.close()  # end of input: it finishes its run and exits
+
+    # -- stopping ------------------------------------------------------------------------------
+
+    def _on_signal(self) -> None:
+        self._signal_count += 1
+        if self._signal_count == 1:
+            log.info(
+                "Stopping: no new runs; runs in progress get %g s to finish (signal again to "
+                "stop them now)",
+                self.grace,
+            )
+            self.stopping = True
+
+    def _shutdown(self) -> None:
+        for keeper in self.persistent.values():
+            self._close_persistent(keeper)
+        deadline = time.monotonic() + self.grace
+        while time.monotonic() < deadline and self._in_progress():
+            if self.clock.wait(self._signals, 0.1) is not None:
+                self._signal_count += 1
+                break
+            self._reap(self.clock.now())
+        now = self.clock.now()
+        for run_id, launched in list(self.launched.items()):
+            kill_tree(launched.process.pid)
+            self.store.set_flow_run_state(
+                run_id,
+                "Cancelled",
+                "Cancelled: the service stopped before the run finished.",
+                now,
+                expected=RUNNING_STATES,
+            )
+            log.warning("Run %s of %s was cut short by the stop", run_id, launched.deployment.name)
+        self.launched.clear()
+        for keeper in self.persistent.values():
+            if keeper.process is not None and keeper.process.poll() is None:
+                kill_tree(keeper.process.pid)
+        log.info("Tideflow service stopped")
+
+    def _in_progress(self) -> bool:
+        alive = [p.process for p in self.persistent.values() if p.process is not None]
+        return bool(self.launched) or any(p.poll() is None for p in alive)
+
+    @contextmanager
+    def _signal_handlers(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum: int, frame: FrameType | None) -> None:
+            self._signals.put(signum)
+
+        previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield
+        finally:
+            for signum, old in previous.items():
+                signal.signal(signum, old)
+
+
+def new_run(
+    deployment: Deployment, scheduled: datetime, *, run_id: str | None = None
+) -> FlowRunRecord:
+    """A waiting (``Scheduled``) run of ``deployment`` for ``scheduled``."""
+    return FlowRunRecord(
+        id=run_id or str(uuid.uuid4()),
+        flow_name=deployment.name,  # the run's process records the flow's own name
+        deployment=deployment.name,
+        parameters=dict(deployment.parameters),
+        scheduled_start_time=scheduled,
+        start_time=None,
+        end_time=None,
+        state="Scheduled",
+        state_message=None,
+        lateness=None,
+        host=HOST,
+        pid=os.getpid(),
+        heartbeat=None,
+    )

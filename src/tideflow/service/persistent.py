@@ -1,0 +1,78 @@
+"""``python -m tideflow.service.persistent DEPLOYMENT``: the long-lived process of a deployment.
+
+It loads the deployment's flow (or callable) once, and, when the deployment asks for a Dask
+cluster to be created (``executor = {type = "dask", n_workers = 2}``), starts that cluster once
+and keeps it for every run. Then it reads run ids from standard input, one per line, and runs each
+(:func:`tideflow.service.runner.run_claimed`) in order. The service writes a run's id here right
+after claiming it, so a run starts within milliseconds of its fire time. End of input (the
+service stopped, or died) ends the process after the current run; the service restarts it, with
+back-off, whenever it exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator
+
+from tideflow.deployments import Deployment
+from tideflow.executors.base import Executor
+from tideflow.service.child import FORMAT
+from tideflow.service.runner import Loaded, executor_for, run_claimed
+from tideflow.store import RunStore, open_store
+
+log = logging.getLogger("tideflow.service")
+
+
+@contextlib.contextmanager
+def kept_executor(deployment: Deployment) -> Iterator[Executor | None]:
+    """The deployment's executor; a Dask cluster it would create per run is created once here."""
+    spec = deployment.executor
+    if spec is None or spec.type != "dask" or spec.address:
+        yield executor_for(spec)
+        return
+    from tideflow.executors.dask import DaskExecutor, resolve_class
+
+    cluster_class = resolve_class(spec.cluster_class or "distributed.LocalCluster")
+    kwargs = dict(spec.cluster_kwargs)
+    if cluster_class.__name__ == "LocalCluster":
+        kwargs.setdefault("silence_logs", logging.ERROR)
+    with cluster_class(**kwargs) as cluster:
+        if spec.adapt_kwargs:
+            cluster.adapt(**dict(spec.adapt_kwargs))
+        log.info("%s keeps its Dask cluster at %s", deployment.name, cluster.dashboard_link)
+        yield DaskExecutor(address=cluster.scheduler_address)
+
+
+def serve_runs(store: RunStore, deployment: Deployment) -> None:
+    with kept_executor(deployment) as executor:
+        loaded = Loaded(deployment, executor)
+        if deployment.entrypoint.kind == "flow":
+            loaded.flow()  # load now, not when the first run is due
+        for line in sys.stdin:
+            run_id = line.strip()
+            if run_id:
+                run_claimed(store, run_id, loaded)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m tideflow.service.persistent DEPLOYMENT", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format=FORMAT)
+    store = open_store()
+    if store is None:
+        print("tideflow.service.persistent: no run store is configured", file=sys.stderr)
+        return 2
+    with store:
+        found = store.get_deployment(argv[0])
+        if found is None:
+            print(f"no deployment is called {argv[0]!r}", file=sys.stderr)
+            return 2
+        serve_runs(store, Deployment.from_dict(found.spec))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,86 @@
+"""Deployments as the run store keeps them, and the history the planner reads.
+
+:func:`register` puts deployment specs into the store (``tideflow serve --file``, ``tideflow
+deploy``). A stored deployment keeps its paused flag across re-registration, unless the spec
+itself changed its ``paused`` value: ``tideflow pause`` survives a restart of the service, and
+editing ``paused = true`` into ``tideflow.toml`` still pauses.
+
+:class:`Registry` reads every deployment and every unfinished run in two queries per tick and
+shapes them into :class:`~tideflow.planner.History` values, reusing the parsed
+:class:`~tideflow.deployments.Deployment` of a spec that did not change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime
+
+from tideflow.deployments import Deployment
+from tideflow.planner import History, RunRef
+from tideflow.store import DeploymentRecord, FlowRunRecord, RunStore
+
+__all__ = ["Registry", "register"]
+
+
+def register(store: RunStore, deployments: Iterable[Deployment], now: datetime) -> None:
+    """Record ``deployments`` in ``store`` (see the module docstring)."""
+    for deployment in deployments:
+        spec = deployment.to_dict()
+        old = store.get_deployment(deployment.name)
+        pause_changed = old is None or old.spec.get("paused") != deployment.paused
+        store.upsert_deployment(
+            deployment.name, spec, now, paused=deployment.paused if pause_changed else None
+        )
+
+
+class Registry:
+    """What the planner needs each tick, read from the store."""
+
+    def __init__(self, store: RunStore) -> None:
+        self.store = store
+        self._parsed: dict[str, tuple[datetime, Deployment]] = {}
+
+    def snapshot(
+        self, holding: set[str] | None = None
+    ) -> tuple[list[Deployment], dict[str, History], list[FlowRunRecord]]:
+        """Every deployment (with its stored paused flag), each one's history, and every
+        unfinished run (of deployments or not), from two queries.
+
+        Runs in ``holding`` (waiting out a retry delay) are left out of the histories: they are
+        neither waiting to launch nor active.
+        """
+        records = self.store.list_deployments()
+        unfinished = self.store.unfinished_runs()
+        current = {record.name for record in records}
+        for name in list(self._parsed):
+            if name not in current:
+                del self._parsed[name]
+        waiting: dict[str, list[RunRef]] = {}
+        active: dict[str, list[RunRef]] = {}
+        for run in unfinished:
+            if run.deployment is None or (holding and run.id in holding):
+                continue
+            ref = RunRef(run.id, run.scheduled_start_time, run.state)
+            group = waiting if run.state == "Scheduled" else active
+            group.setdefault(run.deployment, []).append(ref)
+        histories = {
+            record.name: History(
+                registered_at=record.created_at,
+                last_fire=record.last_fire,
+                waiting=tuple(waiting.get(record.name, ())),
+                active=tuple(active.get(record.name, ())),
+            )
+            for record in records
+        }
+        return [self._deployment(record) for record in records], histories, unfinished
+
+    def _deployment(self, record: DeploymentRecord) -> Deployment:
+        cached = self._parsed.get(record.name)
+        if cached is None or cached[0] != record.updated_at:
+            parsed = Deployment.from_dict(record.spec)
+            if parsed.paused != record.paused:
+                parsed = replace(parsed, paused=record.paused)
+            cached = (record.updated_at, parsed)
+            self._parsed[record.name] = cached
+        return cached[1]

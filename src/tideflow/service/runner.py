@@ -1,0 +1,242 @@
+"""Running one claimed run of a deployment, in whatever process the service put it in.
+
+The service claims a run (``Scheduled -> Pending``, naming the process that will run it) and
+hands its id to a process: a fresh one per run (:mod:`tideflow.service.child`) or the
+deployment's long-lived one (:mod:`tideflow.service.persistent`). That process calls
+:func:`run_claimed`, which takes the run over (``Pending -> Running``, atomically: a run that is no
+longer Pending is left alone) and runs the deployment's entrypoint:
+
+- a Tideflow flow runs through the engine with the deployment's executor and parameters and is
+  recorded like any ``flow.run()`` (task states, logs, metrics), in the claimed run's row;
+- a Python callable is called with the parameters as keyword arguments; its log lines (any
+  logger) and its outcome are recorded;
+- a command runs with its standard output and error recorded line by line as log lines; exit
+  status 0 is success.
+
+Callables and commands beat the run's heartbeat like flows do, so the service can tell a live run
+from one whose process died.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import subprocess
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from tideflow.deployments import Deployment, ExecutorSpec
+from tideflow.engine import recording
+from tideflow.engine.api import run_once
+from tideflow.engine.logs import ensure_handler
+from tideflow.engine.parameters import resolve_parameters
+from tideflow.entrypoints import load_flow, load_module, split_ref
+from tideflow.executors.base import Executor
+from tideflow.flow import Flow
+from tideflow.store import FlowRunRecord, LogLine, RunStore
+
+__all__ = ["Loaded", "executor_for", "run_claimed"]
+
+log = logging.getLogger("tideflow.service")
+
+
+class Loaded:
+    """What a process keeps between runs of one deployment: the flow or callable, loaded once.
+
+    A persistent process holds one for its whole life; a child process makes one per run.
+    """
+
+    def __init__(self, deployment: Deployment, executor: Executor | None = None) -> None:
+        self.deployment = deployment
+        self.executor = executor
+        self._target: Flow | Callable[..., Any] | None = None
+
+    def flow(self) -> Flow:
+        if self._target is None:
+            self._target = load_flow(str(self.deployment.entrypoint.target))
+        assert isinstance(self._target, Flow)
+        return self._target
+
+    def function(self) -> Callable[..., Any]:
+        if self._target is None:
+            where, name = split_ref(str(self.deployment.entrypoint.target))
+            function = getattr(load_module(where), name or "main")
+            if not callable(function):
+                raise TypeError(f"{self.deployment.entrypoint.target} is not callable")
+            self._target = function
+        assert callable(self._target)
+        return self._target
+
+
+def executor_for(spec: ExecutorSpec | None) -> Executor | None:
+    """The executor a deployment's spec asks for (None: the flow's own, or the LocalExecutor)."""
+    if spec is None:
+        return None
+    if spec.type == "local":
+        from tideflow.executors.local import LocalExecutor
+
+        return LocalExecutor()
+    if spec.type == "local_dask":
+        from tideflow.executors.local_dask import LocalDaskExecutor
+
+        return LocalDaskExecutor(spec.scheduler or "threads", spec.num_workers)
+    from tideflow.executors.dask import DaskExecutor
+
+    return DaskExecutor(
+        address=spec.address,
+        cluster_class=spec.cluster_class,
+        cluster_kwargs=dict(spec.cluster_kwargs) or None,
+        adapt_kwargs=dict(spec.adapt_kwargs) or None,
+    )
+
+
+def run_claimed(store: RunStore, run_id: str, loaded: Loaded) -> str:
+    """Take over the claimed run ``run_id`` and run it; the name of its final state.
+
+    Returns ``"NotClaimed"`` without running anything when the run is no longer Pending.
+    """
+    ensure_handler()
+    run = store.get_flow_run(run_id)
+    kind = loaded.deployment.entrypoint.kind
+    try:
+        if kind == "flow":
+            return _run_flow(store, run, loaded)
+        return _run_other(store, run, loaded)
+    except recording.RunNotClaimedError as exc:
+        log.warning("%s", exc)
+        return "NotClaimed"
+
+
+def _run_flow(store: RunStore, run: FlowRunRecord, loaded: Loaded) -> str:
+    flow = loaded.flow()
+    state = run_once(
+        flow,
+        resolve_parameters(flow, run.parameters),
+        executor=loaded.executor or executor_for(loaded.deployment.executor),
+        flow_run_id=run.id,
+        scheduled_start_time=run.scheduled_start_time,
+        progress=False,
+        store=store,
+        deployment=loaded.deployment.name,
+        claimed=True,
+    )
+    return state.name
+
+
+def _run_other(store: RunStore, run: FlowRunRecord, loaded: Loaded) -> str:
+    entrypoint = loaded.deployment.entrypoint
+    started = datetime.now(UTC)
+    taken = store.set_flow_run_state(
+        run.id,
+        "Running",
+        f"Running {entrypoint.kind} {entrypoint}.",
+        started,
+        expected={"Pending"},
+        start_time=started,
+        lateness=(started - run.scheduled_start_time).total_seconds(),
+        host=socket.gethostname(),
+        pid=os.getpid(),
+    )
+    if not taken:
+        raise recording.RunNotClaimedError(
+            f"run {run.id} is no longer Pending; it was not claimed for this process"
+        )
+    with _kept_lines(store, run.id) as keep:
+        try:
+            if entrypoint.kind == "callable":
+                loaded.function()(**run.parameters)
+                state, message = "Success", "The callable returned."
+            else:
+                status = _run_command(loaded.deployment, keep)
+                state = "Success" if status == 0 else "Failed"
+                message = f"The command exited with status {status}."
+        except Exception as exc:
+            keep("ERROR", "tideflow.service", "".join(traceback.format_exception(exc)).rstrip())
+            state, message = "Failed", f"{type(exc).__name__}: {exc}"
+    store.set_flow_run_state(run.id, state, message, datetime.now(UTC))
+    return state
+
+
+def _run_command(deployment: Deployment, keep: Callable[[str, str, str], None]) -> int:
+    argv = list(deployment.entrypoint.target)
+    process = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        errors="replace",
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        keep("INFO", f"command.{os.path.basename(argv[0])}", line.rstrip("\n"))
+    return process.wait()
+
+
+@contextmanager
+def _kept_lines(store: RunStore, run_id: str) -> Iterator[Callable[[str, str, str], None]]:
+    """Record log lines of run ``run_id`` (any logger, while the block runs in this thread) and
+    beat its heartbeat, from a background writer; flushed when the block ends."""
+    lines: list[LogLine] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def keep(level: str, logger: str, message: str) -> None:
+        line = LogLine(
+            flow_run_id=run_id,
+            task_key=None,
+            map_index=None,
+            timestamp=datetime.now(UTC),
+            level=level,
+            logger=logger,
+            message=message,
+        )
+        with lock:
+            lines.append(line)
+
+    def flush() -> None:
+        with lock:
+            batch = lines[:]
+            lines.clear()
+        if batch:
+            store.record_logs(batch)
+
+    def write() -> None:
+        beats = 0.0
+        while not stop.wait(recording.FLUSH_SECONDS):
+            flush()
+            beats += recording.FLUSH_SECONDS
+            if beats >= recording.HEARTBEAT_SECONDS:
+                store.heartbeat(run_id, datetime.now(UTC))
+                beats = 0.0
+
+    handler = _Keeper(keep, threading.get_ident())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    writer = threading.Thread(target=write, name="tideflow-run-writer", daemon=True)
+    writer.start()
+    try:
+        yield keep
+    finally:
+        root.removeHandler(handler)
+        stop.set()
+        writer.join()
+        flush()
+
+
+class _Keeper(logging.Handler):
+    """Passes the records emitted on one thread (the callable's) to ``keep``."""
+
+    def __init__(self, keep: Callable[[str, str, str], None], thread: int) -> None:
+        super().__init__(logging.INFO)
+        self.keep = keep
+        self.thread = thread
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread and not record.name.startswith("tideflow.service"):
+            self.keep(record.levelname, record.name, record.getMessage())
