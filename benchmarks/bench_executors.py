@@ -52,7 +52,9 @@ def chain_flow(length: int) -> Flow:
 
 
 def per_task(flow: Flow, executor: Executor, n: int, repeats: int = 1) -> float:
-    return best_of(repeats, lambda: flow.run(executor=executor, progress=False, store=None)) / n * 1e6
+    return (
+        best_of(repeats, lambda: flow.run(executor=executor, progress=False, store=None)) / n * 1e6
+    )
 
 
 def delayed_map(n: int) -> None:

@@ -38,6 +38,7 @@ LAYERS: dict[str, int] = {
     "tideflow.daemon": 3,
     "tideflow.cli": 4,
     "tideflow.web": 4,
+    "tideflow.reference": 4,  # an application on Tideflow: nothing in tideflow imports it
     "tideflow": 4,  # the package root only re-exports
 }
 SANCTIONED = {("tideflow.flow", "tideflow.engine.api")}
