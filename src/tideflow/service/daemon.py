@@ -91,6 +91,8 @@ class Service:
     Args:
         store: a SQL run store (its processes reach it through its URL).
         deployments: specs to register before starting (from ``tideflow.toml``).
+        source: the file ``deployments`` came from; its deployments no longer in it are
+            removed (see :func:`~tideflow.service.registry.register`).
         clock: time, injected.
         tick: the longest sleep between two looks at the store, in seconds.
         grace: seconds runs in progress get to finish after a stop request.
@@ -104,6 +106,7 @@ class Service:
         clock: Clock = SYSTEM_CLOCK,
         tick: float = 1.0,
         grace: float = 30.0,
+        source: str | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -116,7 +119,7 @@ class Service:
         self.stopping = False
         self._signals: queue.SimpleQueue[int] = queue.SimpleQueue()
         self._signal_count = 0
-        register(store, deployments, clock.now())
+        register(store, deployments, clock.now(), source=source)
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -383,22 +386,32 @@ class Service:
                 self._signal_count += 1
                 break
             self._reap(self.clock.now())
+        self.close()
+        log.info("Tideflow service stopped")
+
+    def close(self) -> None:
+        """Stop every run process still going, recording its run ``Cancelled``; reap all."""
         now = self.clock.now()
         for run_id, launched in list(self.launched.items()):
-            kill_tree(launched.process.pid)
-            self.store.set_flow_run_state(
-                run_id,
-                "Cancelled",
-                "Cancelled: the service stopped before the run finished.",
-                now,
-                expected=RUNNING_STATES,
-            )
-            log.warning("Run %s of %s was cut short by the stop", run_id, launched.deployment.name)
+            if launched.process.poll() is None:
+                kill_tree(launched.process.pid)
+                self.store.set_flow_run_state(
+                    run_id,
+                    "Cancelled",
+                    "Cancelled: the service stopped before the run finished.",
+                    now,
+                    expected=RUNNING_STATES,
+                )
+                log.warning("Run %s of %s was cut short", run_id, launched.deployment.name)
+            launched.process.wait()
         self.launched.clear()
         for keeper in self.persistent.values():
-            if keeper.process is not None and keeper.process.poll() is None:
-                kill_tree(keeper.process.pid)
-        log.info("Tideflow service stopped")
+            if keeper.process is not None:
+                self._close_persistent(keeper)
+                if keeper.process.poll() is None:
+                    kill_tree(keeper.process.pid)
+                keeper.process.wait()
+        self.persistent.clear()
 
     def _in_progress(self) -> bool:
         alive = [p.process for p in self.persistent.values() if p.process is not None]

@@ -3,7 +3,8 @@
 :func:`register` puts deployment specs into the store (``tideflow serve --file``, ``tideflow
 deploy``). A stored deployment keeps its paused flag across re-registration, unless the spec
 itself changed its ``paused`` value: ``tideflow pause`` survives a restart of the service, and
-editing ``paused = true`` into ``tideflow.toml`` still pauses.
+editing ``paused = true`` into ``tideflow.toml`` still pauses. Registering a file's deployments
+also removes those it declared before and no longer does.
 
 :class:`Registry` reads every deployment and every unfinished run in two queries per tick and
 shapes them into :class:`~tideflow.planner.History` values, reusing the parsed
@@ -20,18 +21,40 @@ from tideflow.deployments import Deployment
 from tideflow.planner import History, RunRef
 from tideflow.store import DeploymentRecord, FlowRunRecord, RunStore
 
-__all__ = ["Registry", "register"]
+__all__ = ["SOURCE_KEY", "Registry", "register"]
+
+SOURCE_KEY = "source"
+"""The key, in a stored spec, of the file the deployment was declared in (if any)."""
 
 
-def register(store: RunStore, deployments: Iterable[Deployment], now: datetime) -> None:
-    """Record ``deployments`` in ``store`` (see the module docstring)."""
+def register(
+    store: RunStore,
+    deployments: Iterable[Deployment],
+    now: datetime,
+    *,
+    source: str | None = None,
+) -> None:
+    """Record ``deployments`` in ``store`` (see the module docstring).
+
+    With ``source`` (the path of the ``tideflow.toml`` they came from), deployments registered
+    earlier from the same file that it no longer declares are removed: the file is the truth for
+    what it declares. Deployments from elsewhere (``tideflow deploy``) are left alone.
+    """
+    declared = set()
     for deployment in deployments:
+        declared.add(deployment.name)
         spec = deployment.to_dict()
+        if source is not None:
+            spec[SOURCE_KEY] = source
         old = store.get_deployment(deployment.name)
         pause_changed = old is None or old.spec.get("paused") != deployment.paused
         store.upsert_deployment(
             deployment.name, spec, now, paused=deployment.paused if pause_changed else None
         )
+    if source is not None:
+        for record in store.list_deployments():
+            if record.spec.get(SOURCE_KEY) == source and record.name not in declared:
+                store.delete_deployment(record.name)
 
 
 class Registry:

@@ -1,0 +1,114 @@
+"""Helpers for the service tests: flow files to deploy, services in processes, and cleanup.
+
+Run processes live in their own sessions and outlive a service killed with SIGKILL, so cleanup
+goes by the store: every run process it names on this host that is still alive is stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+
+from tideflow.service.processes import kill_tree
+from tideflow.store import RunStore
+
+FLOWS = """
+from __future__ import annotations
+
+import subprocess
+import time
+
+from tideflow import Flow, Parameter, context, log_metric, task
+
+
+@task
+def hello(name: str) -> str:
+    context.logger.info("hello %s", name)
+    log_metric("letters", len(name))
+    return name
+
+
+@task
+def nap(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+@task
+def hang() -> None:
+    # A grandchild too, to show the whole process tree is stopped at the timeout.
+    subprocess.run(["sleep", "600"], check=False)
+
+
+with Flow("greeting") as greeting:
+    hello(Parameter("name", default="world"))
+
+with Flow("napping") as napping:
+    nap(Parameter("seconds", default=0.0))
+
+with Flow("hanging") as hanging:
+    hang()
+"""
+
+
+def write_flows(directory: Path) -> Path:
+    path = directory / "flows.py"
+    path.write_text(textwrap.dedent(FLOWS))
+    return path
+
+
+def serve_command(toml: Path, *extra: str) -> list[str]:
+    code = "import sys; from tideflow.cli import main; sys.argv[0] = 'tideflow'; main()"
+    return [sys.executable, "-c", code, "serve", "--file", str(toml), *extra]
+
+
+def start_service(toml: Path, env: dict[str, str], *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        serve_command(toml, "--tick", "0.2", *extra),
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def stop_service(process: subprocess.Popen[str], timeout: float = 60) -> str:
+    """SIGTERM, wait; its standard error."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        _, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_tree(process.pid)
+        _, err = process.communicate()
+    return err
+
+
+def wait_until(condition: Callable[[], object], timeout: float, what: str) -> None:
+    """Poll ``condition`` until true; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up after {timeout:g} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def stop_run_processes(store: RunStore) -> None:
+    """Stop every process on this host that the store names as running a run."""
+    for run in store.list_flow_runs(limit=None):
+        if run.pid in (0, os.getpid()):
+            continue
+        try:
+            command = " ".join(psutil.Process(run.pid).cmdline())
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        if "tideflow.service" in command:
+            kill_tree(run.pid, grace=1)

@@ -1,0 +1,215 @@
+"""``tideflow serve`` end to end: real processes, a real clock, a real SQLite store.
+
+These tests wait on short real schedules (two seconds), which is what they are about: a fire
+time runs in its own process with its lateness recorded; a killed persistent process comes back;
+a hung run is stopped at its timeout; SIGTERM lets a run finish.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import textwrap
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import psutil
+import pytest
+from tests.service.support import (
+    start_service,
+    stop_run_processes,
+    stop_service,
+    wait_until,
+    write_flows,
+)
+
+from tideflow.store import FlowRunRecord, sqlite_store
+from tideflow.store.sql import SQLStore
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    write_flows(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def store(workspace: Path) -> Iterator[SQLStore]:
+    opened = sqlite_store(workspace / "tideflow.db")
+    yield opened
+    stop_run_processes(opened)
+    opened.close()
+
+
+@pytest.fixture
+def env(workspace: Path) -> dict[str, str]:
+    return {"TIDEFLOW_DATABASE_URL": f"sqlite:///{workspace / 'tideflow.db'}"}
+
+
+@pytest.fixture
+def services() -> Iterator[list[subprocess.Popen[str]]]:
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:
+        stop_service(process, timeout=30)
+
+
+def toml(workspace: Path, body: str) -> Path:
+    path = workspace / "tideflow.toml"
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+def runs(store: SQLStore, deployment: str) -> list[FlowRunRecord]:
+    return store.list_flow_runs(deployment=deployment, limit=None)
+
+
+def finished(store: SQLStore, deployment: str) -> list[FlowRunRecord]:
+    return [run for run in runs(store, deployment) if run.is_finished]
+
+
+def test_each_fire_time_runs_in_its_own_process_with_its_lateness_recorded(
+    workspace: Path, store: SQLStore, env: dict[str, str], services: list[subprocess.Popen[str]]
+) -> None:
+    config = toml(
+        workspace,
+        """
+        [deployments.every-two-seconds]
+        flow = "flows.py:greeting"
+        interval = "2s"
+        parameters = { name = "tideflow" }
+        """,
+    )
+    services.append(start_service(config, env))
+    wait_until(lambda: len(finished(store, "every-two-seconds")) >= 3, 60, "three runs")
+    done = finished(store, "every-two-seconds")[:3]
+    assert {run.state for run in done} == {"Success"}
+    assert {run.flow_name for run in done} == {"greeting"}
+    assert len({run.pid for run in done}) == 3, "each run had a process of its own"
+    assert os.getpid() not in {run.pid for run in done}
+    for run in done:
+        assert run.scheduled_start_time.second % 2 == 0
+        assert run.scheduled_start_time.microsecond == 0
+        assert run.lateness is not None
+        assert 0 <= run.lateness < 2
+        assert run.start_time == run.scheduled_start_time + timedelta(seconds=run.lateness)
+    newest = done[0]
+    assert [(p.name, p.number) for p in store.metrics("greeting")][-1] == ("letters", 8.0)
+    assert any(line.message == "hello tideflow" for line in store.logs(newest.id))
+
+
+def test_a_persistent_process_killed_with_sigkill_is_restarted_and_its_schedule_goes_on(
+    workspace: Path, store: SQLStore, env: dict[str, str], services: list[subprocess.Popen[str]]
+) -> None:
+    config = toml(
+        workspace,
+        """
+        [deployments.keeper]
+        flow = "flows.py:greeting"
+        kind = "persistent"
+        interval = "1s"
+        """,
+    )
+    services.append(start_service(config, env))
+    wait_until(lambda: len(finished(store, "keeper")) >= 2, 60, "two runs")
+    first_pid = finished(store, "keeper")[0].pid
+    assert {run.pid for run in finished(store, "keeper")} == {first_pid}, "one process"
+    os.kill(first_pid, signal.SIGKILL)
+    wait_until(
+        lambda: any(run.pid != first_pid for run in finished(store, "keeper")),
+        60,
+        "a run in a new persistent process",
+    )
+    newer = [run for run in finished(store, "keeper") if run.pid != first_pid]
+    assert {run.state for run in newer} == {"Success"}
+    assert all(run.state in ("Success", "Crashed") for run in finished(store, "keeper")), (
+        "a run cut short by the kill is Crashed, never left Running"
+    )
+
+
+def test_a_hung_run_is_stopped_at_its_timeout_with_its_whole_process_tree(
+    workspace: Path, store: SQLStore, env: dict[str, str], services: list[subprocess.Popen[str]]
+) -> None:
+    config = toml(
+        workspace,
+        """
+        [deployments.hangs]
+        flow = "flows.py:hanging"
+        interval = "1h"
+        timeout = "2s"
+        retries = 1
+        catchup = "latest"
+        """,
+    )
+    services.append(start_service(config, env))
+    wait_until(lambda: any(r.state == "Running" for r in runs(store, "hangs")), 60, "a start")
+    (run,) = runs(store, "hangs")
+    first_pid = run.pid
+    tree = [first_pid, *(p.pid for p in psutil.Process(first_pid).children(recursive=True))]
+    wait_until(lambda: runs(store, "hangs")[0].attempts == 2, 60, "the retry")
+    assert not any(psutil.pid_exists(pid) and _alive(pid) for pid in tree)
+    wait_until(lambda: runs(store, "hangs")[0].state == "TimedOut", 60, "the second timeout")
+    (run,) = runs(store, "hangs")
+    assert run.attempts == 2
+    assert run.state_message == "timed out after 2 s; its process tree was stopped"
+
+
+def test_sigterm_lets_a_run_in_progress_finish_then_stops(
+    workspace: Path, store: SQLStore, env: dict[str, str]
+) -> None:
+    config = toml(
+        workspace,
+        """
+        [deployments.slow]
+        flow = "flows.py:napping"
+        interval = "1h"
+        parameters = { seconds = 2 }
+        """,
+    )
+    service = start_service(config, env, "--grace", "30")
+    try:
+        wait_until(lambda: any(r.state == "Running" for r in runs(store, "slow")), 60, "a start")
+        service.send_signal(signal.SIGTERM)
+        assert service.wait(timeout=60) == 0
+    finally:
+        err = stop_service(service)
+    (run,) = runs(store, "slow")
+    assert run.state == "Success"
+    assert "Stopping: no new runs" in err
+
+
+def test_a_run_still_going_after_the_grace_period_is_recorded_as_cut_short(
+    workspace: Path, store: SQLStore, env: dict[str, str]
+) -> None:
+    config = toml(
+        workspace,
+        """
+        [deployments.slow]
+        flow = "flows.py:napping"
+        interval = "1h"
+        parameters = { seconds = 600 }
+        """,
+    )
+    service = start_service(config, env, "--grace", "0.5")
+    try:
+        wait_until(lambda: any(r.state == "Running" for r in runs(store, "slow")), 60, "a start")
+        pid = runs(store, "slow")[0].pid
+        service.send_signal(signal.SIGTERM)
+        assert service.wait(timeout=60) == 0
+    finally:
+        stop_service(service)
+    (run,) = runs(store, "slow")
+    assert (run.state, run.state_message) == (
+        "Cancelled",
+        "Cancelled: the service stopped before the run finished.",
+    )
+    assert not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return False
