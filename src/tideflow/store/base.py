@@ -102,8 +102,8 @@ class RunStore(abc.ABC):
         current state is one of ``expected``, and of concurrent callers expecting the same state
         exactly one succeeds. ``start_time``, ``end_time``, ``lateness``, ``flow_name``, ``host``,
         ``pid`` and ``attempts`` are written when given (never cleared): the process that takes
-        a run over says so in the same atomic step. When not given, entering ``Running`` sets a missing start time to ``at``
-        and entering a finished state sets the end time to ``at``.
+        a run over says so in the same atomic step. When not given, entering ``Running`` sets a
+        missing start time to ``at`` and entering a finished state sets the end time to ``at``.
 
         Returns:
             True if the state changed, False if the current state was not one of ``expected``.
