@@ -71,9 +71,11 @@ def serve_command(toml: Path, *extra: str) -> list[str]:
 
 
 def start_service(toml: Path, env: dict[str, str], *extra: str) -> subprocess.Popen[str]:
+    environment = {**os.environ, **env}
+    environment.pop("TIDEFLOW_STORE", None)  # the suite's default turns recording off
     return subprocess.Popen(
         serve_command(toml, "--tick", "0.2", *extra),
-        env={**os.environ, **env},
+        env=environment,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

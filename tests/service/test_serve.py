@@ -12,7 +12,7 @@ import signal
 import subprocess
 import textwrap
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psutil
@@ -60,6 +60,11 @@ def toml(workspace: Path, body: str) -> Path:
     path = workspace / "tideflow.toml"
     path.write_text(textwrap.dedent(body))
     return path
+
+
+def soon() -> str:
+    """A schedule anchor one second from now: an hourly deployment's first run comes at once."""
+    return (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
 
 
 def runs(store: SQLStore, deployment: str) -> list[FlowRunRecord]:
@@ -134,10 +139,11 @@ def test_a_hung_run_is_stopped_at_its_timeout_with_its_whole_process_tree(
 ) -> None:
     config = toml(
         workspace,
-        """
+        f"""
         [deployments.hangs]
         flow = "flows.py:hanging"
         interval = "1h"
+        start = "{soon()}"
         timeout = "2s"
         retries = 1
         catchup = "latest"
@@ -161,11 +167,12 @@ def test_sigterm_lets_a_run_in_progress_finish_then_stops(
 ) -> None:
     config = toml(
         workspace,
-        """
+        f"""
         [deployments.slow]
         flow = "flows.py:napping"
         interval = "1h"
-        parameters = { seconds = 2 }
+        start = "{soon()}"
+        parameters = {{ seconds = 2 }}
         """,
     )
     service = start_service(config, env, "--grace", "30")
@@ -185,11 +192,12 @@ def test_a_run_still_going_after_the_grace_period_is_recorded_as_cut_short(
 ) -> None:
     config = toml(
         workspace,
-        """
+        f"""
         [deployments.slow]
         flow = "flows.py:napping"
         interval = "1h"
-        parameters = { seconds = 600 }
+        start = "{soon()}"
+        parameters = {{ seconds = 600 }}
         """,
     )
     service = start_service(config, env, "--grace", "0.5")

@@ -3,18 +3,30 @@
 Expected errors (a missing file, an unknown flow, a bad parameter, an unknown run id) print one
 ``Error:`` line on standard error and exit with status 2; a flow run that fails exits with
 status 1. The run-history commands (``runs``, ``runs show``, ``logs``, ``metrics``, ``prune``)
-read the store :func:`tideflow.store.open_store` opens.
+read the store :func:`tideflow.store.open_store` opens. ``serve`` runs the scheduler service;
+``deploy``, ``deployments``, ``pause``, ``resume``, ``trigger``, ``delete`` and ``backfill``
+manage the deployments it runs, which live in that store (a SQL one).
 """
 
 from __future__ import annotations
 
 import typer
 
+from tideflow.cli.deployments import (
+    backfill_command,
+    delete_command,
+    deploy_command,
+    deployments_command,
+    pause_command,
+    resume_command,
+    trigger_command,
+)
 from tideflow.cli.logs import logs_command
 from tideflow.cli.metrics import metrics_command
 from tideflow.cli.prune import prune_command
 from tideflow.cli.run import run_command
 from tideflow.cli.runs import runs_app
+from tideflow.cli.serve import serve_command
 
 app = typer.Typer(
     name="tideflow",
@@ -28,6 +40,14 @@ app.add_typer(runs_app, name="runs")
 app.command("logs")(logs_command)
 app.command("metrics")(metrics_command)
 app.command("prune")(prune_command)
+app.command("serve")(serve_command)
+app.command("deploy")(deploy_command)
+app.command("deployments")(deployments_command)
+app.command("pause")(pause_command)
+app.command("resume")(resume_command)
+app.command("trigger")(trigger_command)
+app.command("delete")(delete_command)
+app.command("backfill")(backfill_command)
 
 
 @app.callback()

@@ -78,6 +78,7 @@ __all__ = [
     "StoreLockedError",
     "TaskRunRecord",
     "TaskStateChange",
+    "configured_location",
     "default_home",
     "default_store",
     "open_store",
@@ -126,6 +127,21 @@ def sqlite_store(path: str | Path, *, busy_timeout: float = 30.0) -> SQLStore:
     return SQLStore(url, busy_timeout=busy_timeout)
 
 
+def configured_location() -> str:
+    """Where the configured store lives, whether or not recording is on: ``TIDEFLOW_DATABASE_URL``
+    if set, else ``$TIDEFLOW_HOME/tideflow.db`` (the directory is created when missing).
+
+    The service and the deployment commands use it directly: ``TIDEFLOW_STORE=off`` turns off
+    recording ``flow.run()``, not the store deployments live in.
+    """
+    url = os.environ.get("TIDEFLOW_DATABASE_URL")
+    if url:
+        return url
+    home = default_home()
+    home.mkdir(parents=True, exist_ok=True)
+    return str(home / DB_FILENAME)
+
+
 def open_store(url_or_path: str | Path | None = None) -> RunStore | None:
     """Open the run store at ``url_or_path``, or the configured one when it is None.
 
@@ -140,11 +156,7 @@ def open_store(url_or_path: str | Path | None = None) -> RunStore | None:
     if url_or_path is None:
         if not store_enabled():
             return None
-        url_or_path = os.environ.get("TIDEFLOW_DATABASE_URL") or None
-    if url_or_path is None:
-        home = default_home()
-        home.mkdir(parents=True, exist_ok=True)
-        return sqlite_store(home / DB_FILENAME)
+        url_or_path = configured_location()
     location = str(url_or_path)
     if location == "memory://":
         return MemoryStore()

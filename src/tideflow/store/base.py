@@ -46,7 +46,7 @@ from tideflow.store.records import (
     TaskStateChange,
 )
 
-__all__ = ["AMBIGUOUS_SHOWN", "SCHEMA_VERSION", "RunStore"]
+__all__ = ["AMBIGUOUS_SHOWN", "SCHEMA_VERSION", "RunStore", "deployment_not_found"]
 
 SCHEMA_VERSION = 3
 """The version of the stored data model this release reads and writes (see ``schema.py``)."""

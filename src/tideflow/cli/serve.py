@@ -1,0 +1,138 @@
+"""``tideflow serve [--file tideflow.toml] [--tick 1.0] [--grace 30]``: run the scheduler service.
+
+Thin over :class:`tideflow.service.daemon.Service`: load the deployments of ``--file`` (or of
+``./tideflow.toml`` when it exists), open the run store (a SQL one, see
+:func:`tideflow.cli.deployments.deployment_store`), let the service register them (the file,
+by its absolute path, owns them: deployments it no longer declares are removed), print a
+banner (the store, each deployment with its schedule, kind and next fire time), and run until
+Ctrl-C or SIGTERM. An invalid file prints every problem after ``Error:`` and exits with status 2,
+before the store is touched.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from tideflow.cli.deployments import deployment_store, next_fire, parse_stored, when
+from tideflow.cli.history import plain
+from tideflow.cli.output import console, fail
+from tideflow.deployments import Deployment, load_deployments
+from tideflow.errors import DeploymentError
+
+if TYPE_CHECKING:
+    from tideflow.store.sql import SQLStore
+
+__all__ = ["DEFAULT_FILE", "serve_command"]
+
+DEFAULT_FILE = "tideflow.toml"
+"""Read from the current directory when ``--file`` is not given and it exists."""
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"
+
+
+def serve_command(
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            "-f",
+            help="Deployments to register first (default: ./tideflow.toml when it exists).",
+            show_default=False,
+        ),
+    ] = None,
+    tick: Annotated[
+        float, typer.Option("--tick", min=0.01, help="Seconds between looks at the store, at most.")
+    ] = 1.0,
+    grace: Annotated[
+        float,
+        typer.Option("--grace", min=0, help="Seconds runs in progress get to finish on stop."),
+    ] = 30.0,
+) -> None:
+    """Run the scheduler service: start every deployment's runs on time, until stopped.
+
+    The file owns the deployments it declares: those it declared before and no longer does
+    are removed. Deployments added with `tideflow deploy` are picked up while it runs. Ctrl-C
+    or SIGTERM stop it; runs in progress get --grace seconds to finish, then are cancelled.
+    """
+    if file is None and Path(DEFAULT_FILE).is_file():
+        file = Path(DEFAULT_FILE)
+    deployments: list[Deployment] = []
+    if file is not None:
+        try:
+            deployments = load_deployments(file)
+        except DeploymentError as exc:
+            fail(plain(str(exc)))
+    from tideflow.service.daemon import Service
+
+    with deployment_store() as store:
+        source = None if file is None else str(file.resolve())
+        service = Service(store, deployments, tick=tick, grace=grace, source=source)
+        _banner(store, file, len(deployments), grace)
+        with _service_logging():
+            service.run()
+
+
+def _banner(store: SQLStore, file: Path | None, from_file: int, grace: float) -> None:
+    now = datetime.now(UTC)
+    _say(f"Tideflow service, run store {store.where}")
+    if file is not None:
+        _say(f"Registered {from_file} deployment(s) from {file}.")
+    records = store.list_deployments()
+    if records:
+        console.print(_table([parse_stored(record) for record in records], now))
+    else:
+        _say("No deployments yet: add them with tideflow deploy; the service picks them up.")
+    _say(f"Ctrl-C to stop (runs in progress get {grace:g} s to finish).")
+
+
+def _table(deployments: list[Deployment], now: datetime) -> Table:
+    table = Table.grid(padding=(0, 2))
+    for _ in range(4):
+        table.add_column(overflow="fold")
+    for deployment in deployments:
+        schedule = deployment.schedule
+        upcoming = next_fire(deployment, now)
+        if deployment.paused:
+            status = "[yellow]paused[/]"
+        elif upcoming is not None:
+            status = f"next {plain(when(upcoming))}"
+        else:
+            status = "trigger or backfill only" if schedule is None else "no fire times left"
+        table.add_row(
+            plain(deployment.name),
+            deployment.kind,
+            plain("-" if schedule is None else schedule.describe()),
+            status,
+        )
+    return table
+
+
+def _say(text: str) -> None:
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def _service_logging() -> Iterator[None]:
+    """The service's log lines (runs started, crashed, retried) on standard error, while it
+    runs; the handler is removed afterwards."""
+    logger = logging.getLogger("tideflow.service")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    level = logger.level
+    logger.addHandler(handler)
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
