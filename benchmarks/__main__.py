@@ -20,6 +20,8 @@ SUITES = [
     ("Executors", "benchmarks.bench_executors"),
     ("Recording runs", "benchmarks.bench_recording"),
     ("Run history", "benchmarks.bench_history"),
+    ("Reference pipeline", "benchmarks.bench_reference"),
+    ("The service", "benchmarks.bench_service"),
 ]
 
 

@@ -9,7 +9,11 @@ imports it, and it needs the ``reference`` extra (pandas, pyarrow, scikit-learn)
   cache, with a synthetic fallback offline, and :func:`closed_tickets`;
 - :mod:`~tideflow.reference.synthetic`: :func:`generate_incidents`, a seeded generator of data
   in the same shape, and :func:`write_incidents_zip`;
-- :mod:`~tideflow.reference.distributions`: the real log's distributions the generator draws from.
+- :mod:`~tideflow.reference.distributions`: the real log's distributions the generator draws from;
+- :mod:`~tideflow.reference.tickets`: the closed tickets, kept in memory once per process;
+- :mod:`~tideflow.reference.flows`: the pipeline itself, ``evaluation_flow`` (a trial every
+  minute) and ``backtest_flow`` (every week of the log, one mapped child per week). Import it
+  by name: it loads scikit-learn, which importing this package does not.
 """
 
 from __future__ import annotations

@@ -1,0 +1,84 @@
+"""Fixtures for the reference pipeline's flow and notebook tests: a small generated incident log
+and a Dask cluster whose workers read it.
+
+The flows find their data through ``$TIDEFLOW_INCIDENTS``, which every process reads for itself:
+the test process (``incidents`` sets it with monkeypatch), a process pool's workers (spawned
+during the test, so they inherit it) and Dask workers. The session's LocalCluster starts its
+workers before any test runs, so it hands them the variable (and a ``TIDEFLOW_HOME`` of their
+own for the Parquet cache) explicitly, through the nannies' ``env``.
+
+Unlike the executor tests (``tests/executors/conftest.py``), nothing here needs pickling by
+value: the flows' tasks live in an installed module, ``tideflow.reference.flows``, which the
+workers import like any other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import dask
+import pytest
+from distributed import LocalCluster
+
+from tideflow.executors import DaskExecutor, Executor, LocalDaskExecutor, LocalExecutor
+from tideflow.reference import write_incidents_zip
+
+INCIDENTS = 400
+"""Incidents in the generated log: enough for two dozen closing weeks, parsed in milliseconds."""
+
+
+@pytest.fixture(scope="session")
+def incidents_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated incident log in UCI's zip format, made once per session."""
+    folder = tmp_path_factory.mktemp("incidents")
+    return write_incidents_zip(INCIDENTS, folder / "incident_event_log.csv.zip", seed=11)
+
+
+@pytest.fixture
+def incidents(incidents_zip: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``$TIDEFLOW_INCIDENTS`` points to the generated log for this test."""
+    monkeypatch.setenv("TIDEFLOW_INCIDENTS", str(incidents_zip))
+    return incidents_zip
+
+
+@pytest.fixture(scope="session")
+def reference_cluster(
+    tmp_path_factory: pytest.TempPathFactory, incidents_zip: Path
+) -> Iterator[LocalCluster]:
+    """Two worker processes with one thread each, reading the generated log."""
+    scratch = tmp_path_factory.mktemp("dask-scratch")
+    home = tmp_path_factory.mktemp("worker-home")
+    env = {
+        "TIDEFLOW_INCIDENTS": str(incidents_zip),
+        "TIDEFLOW_HOME": str(home),
+        "TIDEFLOW_STORE": "off",
+    }
+    with (
+        dask.config.set({"temporary-directory": str(scratch)}),
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            silence_logs=False,  # see tests/executors/conftest.py: it would mute caplog
+            env=env,
+        ) as cluster,
+    ):
+        yield cluster
+
+
+EXECUTORS: dict[str, Callable[[pytest.FixtureRequest], Executor]] = {
+    "local": lambda request: LocalExecutor(),
+    "threads": lambda request: LocalDaskExecutor("threads", num_workers=2),
+    "processes": lambda request: LocalDaskExecutor("processes", num_workers=2),
+    "dask": lambda request: DaskExecutor(
+        address=request.getfixturevalue("reference_cluster").scheduler_address
+    ),
+}
+
+
+@pytest.fixture(params=list(EXECUTORS))
+def executor(request: pytest.FixtureRequest) -> Executor:
+    """Each executor in turn."""
+    return EXECUTORS[request.param](request)
