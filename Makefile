@@ -17,10 +17,23 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(PIP) install -e '.[dev]'
+	@touch $@ $(VENV)/.installed $(VENV)/.installed-demo
+
+$(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
+	$(PIP) install -e '.[dask,reference]'
 	@touch $@ $(VENV)/.installed
 
-demo: $(VENV)/.installed
-	@$(BIN)/tideflow run examples/hello_flow.py:flow --param name=Tideflow
+# The reference pipeline's deployments (tideflow.toml) on the embedded SQLite store in
+# $$TIDEFLOW_HOME (default ~/.tideflow); the first evaluation runs at once.
+demo: $(VENV)/.installed-demo
+	@echo "Tideflow demo: the ticket model evaluation runs every minute (a persistent deployment), and"
+	@echo "the backtest over every week of the log daily at 06:00, on a 2-worker Dask cluster. Data: the"
+	@echo "log (\$$TIDEFLOW_INCIDENTS, or its download address; offline, a synthetic copy, said so)."
+	@echo "Meanwhile, in another terminal: . .venv/bin/activate, then"
+	@echo "  tideflow runs                                  every run, newest first"
+	@echo "  tideflow metrics ticket-model-evaluation      mae, medae, mse, r2 over time"
+	@echo "  tideflow logs RUN_ID --follow                  one run's log lines"
+	@$(BIN)/tideflow serve --file tideflow.toml --grace 10 --now ticket-model-evaluation
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks examples

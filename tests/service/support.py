@@ -56,6 +56,13 @@ with Flow("napping") as napping:
 
 with Flow("hanging") as hanging:
     hang()
+
+
+def main(greeting: str = "hi") -> None:
+    # Not a flow: any callable can be a deployment.
+    import logging
+
+    logging.getLogger("jobs").info("%s from a plain callable", greeting)
 """
 
 

@@ -105,6 +105,47 @@ def test_each_fire_time_runs_in_its_own_process_with_its_lateness_recorded(
     assert any(line.message == "hello tideflow" for line in store.logs(newest.id))
 
 
+def test_callables_and_commands_run_in_their_environment_with_their_output_kept(
+    workspace: Path, store: SQLStore, env: dict[str, str], services: list[subprocess.Popen[str]]
+) -> None:
+    (workspace / "elsewhere").mkdir()
+    config = toml(
+        workspace,
+        f"""
+        [deployments.plain-callable]
+        callable = "flows.py:main"
+        interval = "1h"
+        start = "{soon()}"
+        parameters = {{ greeting = "hello" }}
+
+        [deployments.shell-command]
+        command = ["sh", "-c", "echo colour=$COLOUR; pwd; exit 3"]
+        interval = "1h"
+        start = "{soon()}"
+        env = {{ COLOUR = "teal" }}
+        working_dir = "elsewhere"
+        """,
+    )
+    services.append(start_service(config, env))
+    wait_until(
+        lambda: finished(store, "plain-callable") and finished(store, "shell-command"),
+        60,
+        "both runs",
+    )
+    (called,) = finished(store, "plain-callable")
+    assert (called.state, called.state_message) == ("Success", "The callable returned.")
+    assert [(ln.logger, ln.message) for ln in store.logs(called.id)] == [
+        ("jobs", "hello from a plain callable")
+    ]
+    (command,) = finished(store, "shell-command")
+    assert (command.state, command.state_message) == (
+        "Failed",
+        "The command exited with status 3.",
+    )
+    output = [line.message for line in store.logs(command.id)]
+    assert output == ["colour=teal", str(workspace / "elsewhere")]
+
+
 def test_a_persistent_process_killed_with_sigkill_is_restarted_and_its_schedule_goes_on(
     workspace: Path, store: SQLStore, env: dict[str, str], services: list[subprocess.Popen[str]]
 ) -> None:

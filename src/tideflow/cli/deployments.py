@@ -474,18 +474,24 @@ def trigger_command(
 
     The run gets the deployment's parameters, with --param values replacing them.
     """
-    from tideflow.service.daemon import new_run
-
     overrides = parse_params(param or [])
     with deployment_store() as store:
-        deployment = _stored(store, name)
-        run = new_run(deployment, _now())
-        run = replace(run, parameters={**run.parameters, **overrides})
-        store.create_flow_run(run)
-    _say(f"Triggered run {run.id} of deployment {name!r}.")
+        trigger(store, name, overrides)
+    _say("The service (tideflow serve) starts it.")
+
+
+def trigger(store: SQLStore, name: str, overrides: dict[str, Any] | None = None) -> str:
+    """Add a waiting run of deployment ``name`` now, saying so; its id."""
+    from tideflow.service.daemon import new_run
+
+    deployment = _stored(store, name)
+    run = new_run(deployment, _now())
+    run = replace(run, parameters={**run.parameters, **(overrides or {})})
+    store.create_flow_run(run)
+    _say(f"Triggered run {run.id} of deployment {name!r}; follow it: tideflow logs {run.id} -f")
     if deployment.paused:
         _warn(f"deployment {name!r} is paused: the run waits until tideflow resume {name}")
-    _say(f"The service (tideflow serve) starts it; follow it with: tideflow logs {run.id} --follow")
+    return run.id
 
 
 # -- tideflow delete -----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""``tideflow serve [--file tideflow.toml] [--tick 1.0] [--grace 30]``: run the scheduler service.
+"""``tideflow serve [--file F] [--tick 1.0] [--grace 30] [--now NAME]``: run the service.
 
 Thin over :class:`tideflow.service.daemon.Service`: load the deployments of ``--file`` (or of
 ``./tideflow.toml`` when it exists), open the run store (a SQL one, see
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from tideflow.cli.deployments import deployment_store, next_fire, parse_stored, when
+from tideflow.cli.deployments import deployment_store, next_fire, parse_stored, trigger, when
 from tideflow.cli.history import plain
 from tideflow.cli.output import console, fail
 from tideflow.deployments import Deployment, load_deployments
@@ -56,6 +56,14 @@ def serve_command(
         float,
         typer.Option("--grace", min=0, help="Seconds runs in progress get to finish on stop."),
     ] = 30.0,
+    now: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--now",
+            help="Also run this deployment once right away (repeatable), without waiting for "
+            "its first fire time.",
+        ),
+    ] = None,
 ) -> None:
     """Run the scheduler service: start every deployment's runs on time, until stopped.
 
@@ -77,6 +85,8 @@ def serve_command(
         source = None if file is None else str(file.resolve())
         service = Service(store, deployments, tick=tick, grace=grace, source=source)
         _banner(store, file, len(deployments), grace)
+        for name in now or ():
+            trigger(store, name)
         with _service_logging():
             service.run()
 
@@ -91,12 +101,17 @@ def _banner(store: SQLStore, file: Path | None, from_file: int, grace: float) ->
         console.print(_table([parse_stored(record) for record in records], now))
     else:
         _say("No deployments yet: add them with tideflow deploy; the service picks them up.")
+    _say(
+        "Look at it from another terminal: tideflow runs | tideflow runs show RUN_ID | "
+        "tideflow logs RUN_ID --follow | tideflow metrics FLOW | tideflow deployments"
+    )
     _say(f"Ctrl-C to stop (runs in progress get {grace:g} s to finish).")
 
 
 def _table(deployments: list[Deployment], now: datetime) -> Table:
     table = Table.grid(padding=(0, 2))
-    for _ in range(4):
+    table.add_column(no_wrap=True)  # a name cut in two cannot be copied into a command
+    for _ in range(3):
         table.add_column(overflow="fold")
     for deployment in deployments:
         schedule = deployment.schedule
