@@ -488,7 +488,7 @@ def trigger(store: SQLStore, name: str, overrides: dict[str, Any] | None = None)
     run = new_run(deployment, _now())
     run = replace(run, parameters={**run.parameters, **(overrides or {})})
     store.create_flow_run(run)
-    _say(f"Triggered run {run.id} of deployment {name!r}; follow it: tideflow logs {run.id} -f")
+    _say(f"Triggered run {run.id} of deployment {name!r}: tideflow logs {run.id} --follow")
     if deployment.paused:
         _warn(f"deployment {name!r} is paused: the run waits until tideflow resume {name}")
     return run.id
