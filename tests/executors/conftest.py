@@ -18,7 +18,7 @@ also lets ``DaskExecutor(cluster_class="tests.executors.flows.RecordingCluster")
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import cloudpickle
@@ -26,9 +26,9 @@ import dask
 import pytest
 from distributed import LocalCluster
 from tests.executors import flows
-from tests.executors.support import ChildProcesses
+from tests.executors.support import ChildProcesses, executors_on
 
-from tideflow.executors import DaskExecutor, Executor, LocalDaskExecutor, LocalExecutor
+from tideflow.executors import Executor
 
 cloudpickle.register_pickle_by_value(flows)
 
@@ -65,14 +65,7 @@ def dask_cluster(dask_scratch: Path) -> Iterator[LocalCluster]:
         yield cluster
 
 
-EXECUTORS: dict[str, Callable[[pytest.FixtureRequest], Executor]] = {
-    "local": lambda request: LocalExecutor(),
-    "threads": lambda request: LocalDaskExecutor("threads", num_workers=2),
-    "processes": lambda request: LocalDaskExecutor("processes", num_workers=2),
-    "dask": lambda request: DaskExecutor(
-        address=request.getfixturevalue("dask_cluster").scheduler_address
-    ),
-}
+EXECUTORS = executors_on("dask_cluster")
 
 
 @pytest.fixture(params=list(EXECUTORS))

@@ -9,9 +9,26 @@ from multiprocessing import resource_tracker
 from typing import Any
 
 import psutil
+import pytest
 
 from tideflow import Flow
+from tideflow.executors import DaskExecutor, Executor, LocalDaskExecutor, LocalExecutor
 from tideflow.states import Mapped, State
+
+ExecutorFactory = Callable[[pytest.FixtureRequest], Executor]
+
+
+def executors_on(cluster_fixture: str) -> dict[str, ExecutorFactory]:
+    """One factory per executor kind; the Dask one uses the cluster of fixture
+    ``cluster_fixture`` (a session LocalCluster)."""
+    return {
+        "local": lambda request: LocalExecutor(),
+        "threads": lambda request: LocalDaskExecutor("threads", num_workers=2),
+        "processes": lambda request: LocalDaskExecutor("processes", num_workers=2),
+        "dask": lambda request: DaskExecutor(
+            address=request.getfixturevalue(cluster_fixture).scheduler_address
+        ),
+    }
 
 
 def wait_until(condition: Callable[[], object], timeout: float, what: str) -> None:

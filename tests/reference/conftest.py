@@ -14,14 +14,15 @@ workers import like any other.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import dask
 import pytest
 from distributed import LocalCluster
+from tests.executors.support import executors_on
 
-from tideflow.executors import DaskExecutor, Executor, LocalDaskExecutor, LocalExecutor
+from tideflow.executors import Executor
 from tideflow.reference import write_incidents_zip
 
 INCIDENTS = 400
@@ -68,14 +69,7 @@ def reference_cluster(
         yield cluster
 
 
-EXECUTORS: dict[str, Callable[[pytest.FixtureRequest], Executor]] = {
-    "local": lambda request: LocalExecutor(),
-    "threads": lambda request: LocalDaskExecutor("threads", num_workers=2),
-    "processes": lambda request: LocalDaskExecutor("processes", num_workers=2),
-    "dask": lambda request: DaskExecutor(
-        address=request.getfixturevalue("reference_cluster").scheduler_address
-    ),
-}
+EXECUTORS = executors_on("reference_cluster")
 
 
 @pytest.fixture(params=list(EXECUTORS))

@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.service.support import stop_run_processes, wait_until
+from tests.executors.support import wait_until
+from tests.service.support import stop_run_processes
 from typer.testing import CliRunner
 
 from tideflow.cli import app

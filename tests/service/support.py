@@ -11,8 +11,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -99,15 +97,6 @@ def stop_service(process: subprocess.Popen[str], timeout: float = 60) -> str:
         kill_tree(process.pid)
         _, err = process.communicate()
     return err
-
-
-def wait_until(condition: Callable[[], object], timeout: float, what: str) -> None:
-    """Poll ``condition`` until true; fail naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up after {timeout:g} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def stop_run_processes(store: RunStore) -> None:

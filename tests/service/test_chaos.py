@@ -18,11 +18,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from tests.executors.support import wait_until
 from tests.service.support import (
     start_service,
     stop_run_processes,
     stop_service,
-    wait_until,
     write_flows,
 )
 

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.service.support import stop_run_processes, wait_until, write_flows
+from tests.executors.support import wait_until
+from tests.service.support import stop_run_processes, write_flows
 
 from tideflow.clock import FakeClock
 from tideflow.deployments import Deployment, Entrypoint

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import psutil
 import pytest
+from tests.executors.support import wait_until
 from tests.service.support import (
     start_service,
     stop_run_processes,
     stop_service,
-    wait_until,
     write_flows,
 )
 

@@ -25,7 +25,7 @@ import queue
 import signal
 import threading
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -180,9 +180,6 @@ def _check_parameters_for_every_clock(flow: Flow, given: Mapping[str, Any]) -> N
 @contextmanager
 def _signals_stop(stop: StopRequest, enabled: bool) -> Iterator[None]:
     """First SIGINT/SIGTERM: stop after the current run. Second: interrupt it."""
-    if not enabled or threading.current_thread() is not threading.main_thread():
-        yield
-        return
 
     def handler(signum: int, frame: FrameType | None) -> None:
         if stop.requested:
@@ -193,6 +190,22 @@ def _signals_stop(stop: StopRequest, enabled: bool) -> Iterator[None]:
         )
         stop.stop(name)
 
+    with stop_signals(handler, enabled=enabled):
+        yield
+
+
+@contextmanager
+def stop_signals(
+    handler: Callable[[int, FrameType | None], None], *, enabled: bool = True
+) -> Iterator[None]:
+    """``handler`` for SIGINT and SIGTERM inside the block, the previous handlers after it.
+
+    Python runs signal handlers on the main thread only, so elsewhere (or when not
+    ``enabled``) this does nothing.
+    """
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield
+        return
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield

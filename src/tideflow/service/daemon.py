@@ -35,17 +35,16 @@ import queue
 import signal
 import socket
 import subprocess
-import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import FrameType
 
 from tideflow.clock import SYSTEM_CLOCK, Clock
 from tideflow.deployments import Deployment
+from tideflow.engine.scheduled import stop_signals
 from tideflow.planner import Create, History, Launch, Skip, next_wakeup, plan
 from tideflow.service.processes import kill_tree, pid_alive, spawn
 from tideflow.service.registry import Registry, register
@@ -417,21 +416,11 @@ class Service:
         alive = [p.process for p in self.persistent.values() if p.process is not None]
         return bool(self.launched) or any(p.poll() is None for p in alive)
 
-    @contextmanager
-    def _signal_handlers(self) -> Iterator[None]:
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-
+    def _signal_handlers(self) -> contextlib.AbstractContextManager[None]:
         def handler(signum: int, frame: FrameType | None) -> None:
             self._signals.put(signum)
 
-        previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
-        try:
-            yield
-        finally:
-            for signum, old in previous.items():
-                signal.signal(signum, old)
+        return stop_signals(handler)
 
 
 def new_run(

@@ -18,9 +18,14 @@ from collections.abc import Iterator
 
 from tideflow.deployments import Deployment
 from tideflow.executors.base import Executor
-from tideflow.service.child import FORMAT
-from tideflow.service.runner import Loaded, executor_for, run_claimed
-from tideflow.store import RunStore, open_store
+from tideflow.service.runner import (
+    Loaded,
+    executor_for,
+    process_main,
+    run_claimed,
+    stored_deployment,
+)
+from tideflow.store import RunStore
 
 log = logging.getLogger("tideflow.service")
 
@@ -57,21 +62,11 @@ def serve_runs(store: RunStore, deployment: Deployment) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m tideflow.service.persistent DEPLOYMENT", file=sys.stderr)
-        return 2
-    logging.basicConfig(level=logging.INFO, format=FORMAT)
-    store = open_store()
-    if store is None:
-        print("tideflow.service.persistent: no run store is configured", file=sys.stderr)
-        return 2
-    with store:
-        found = store.get_deployment(argv[0])
-        if found is None:
-            print(f"no deployment is called {argv[0]!r}", file=sys.stderr)
-            return 2
-        serve_runs(store, Deployment.from_dict(found.spec))
-    return 0
+    return process_main(
+        argv,
+        "python -m tideflow.service.persistent DEPLOYMENT",
+        lambda store, name: serve_runs(store, stored_deployment(store, name)),
+    )
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ import logging
 import os
 import socket
 import subprocess
+import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator
@@ -38,9 +39,10 @@ from tideflow.engine.parameters import resolve_parameters
 from tideflow.entrypoints import load_flow, load_module, split_ref
 from tideflow.executors.base import Executor
 from tideflow.flow import Flow
-from tideflow.store import FlowRunRecord, LogLine, RunStore
+from tideflow.store import FlowRunRecord, LogLine, RunStore, configured_location, open_store
+from tideflow.store.base import deployment_not_found
 
-__all__ = ["Loaded", "executor_for", "run_claimed"]
+__all__ = ["Loaded", "executor_for", "process_main", "run_claimed"]
 
 log = logging.getLogger("tideflow.service")
 
@@ -93,6 +95,39 @@ def executor_for(spec: ExecutorSpec | None) -> Executor | None:
         cluster_kwargs=dict(spec.cluster_kwargs) or None,
         adapt_kwargs=dict(spec.adapt_kwargs) or None,
     )
+
+
+FORMAT = "[%(asctime)s] %(levelname)s - %(name)s | %(message)s"
+
+
+def process_main(argv: list[str], usage: str, body: Callable[[RunStore, str], int | None]) -> int:
+    """What the run processes' ``main`` shares: check for the one argument, log INFO and up to
+    standard error, open the store named by ``TIDEFLOW_DATABASE_URL`` (the service sets it),
+    and call ``body(store, argument)``; its exit status (2 for a usage or store problem)."""
+    if len(argv) != 1:
+        print(f"usage: {usage}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format=FORMAT)
+    store = open_store(configured_location())
+    assert store is not None  # an explicit location is always opened
+    with store:
+        try:
+            return body(store, argv[0]) or 0
+        except LookupError as exc:  # the run or deployment is gone: nothing to do
+            print(f"{usage.split()[2]}: {exc}", file=sys.stderr)
+            return 2
+
+
+def stored_deployment(store: RunStore, name: str) -> Deployment:
+    """Deployment ``name`` as the store keeps it.
+
+    Raises:
+        DeploymentNotFoundError: it was deleted.
+    """
+    found = store.get_deployment(name)
+    if found is None:
+        raise deployment_not_found(name)
+    return Deployment.from_dict(found.spec)
 
 
 def run_claimed(store: RunStore, run_id: str, loaded: Loaded) -> str:

@@ -35,7 +35,6 @@ from tideflow.store.errors import (
 )
 from tideflow.store.records import (
     STATE_NAMES,
-    STATE_ROW_WIDTH,
     DeploymentRecord,
     FlowRecord,
     FlowRunRecord,
@@ -44,6 +43,7 @@ from tideflow.store.records import (
     ResultRow,
     TaskRunRecord,
     TaskStateChange,
+    changes_from_flat,
 )
 
 __all__ = ["AMBIGUOUS_SHOWN", "SCHEMA_VERSION", "RunStore", "deployment_not_found"]
@@ -135,21 +135,7 @@ class RunStore(abc.ABC):
         values per change (``task_key, task_name, map_index, state, message, timestamp``), which
         the caller guarantees are valid (they come from State objects). Backends may store them
         without building records; the promise is the same."""
-        width = STATE_ROW_WIDTH
-        self.record_task_states(
-            [
-                TaskStateChange(
-                    flow_run_id=flow_run_id,
-                    task_key=flat[i],
-                    task_name=flat[i + 1],
-                    map_index=flat[i + 2],
-                    state=flat[i + 3],
-                    message=flat[i + 4],
-                    timestamp=flat[i + 5],
-                )
-                for i in range(0, len(flat), width)
-            ]
-        )
+        self.record_task_states(changes_from_flat(flow_run_id, flat))
 
     @abc.abstractmethod
     def record_logs(self, lines: Sequence[LogLine]) -> None:

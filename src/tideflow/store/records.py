@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
@@ -49,6 +49,7 @@ __all__ = [
     "TaskRunRecord",
     "TaskStateChange",
     "as_utc",
+    "changes_from_flat",
     "derive_task_runs",
 ]
 
@@ -352,6 +353,26 @@ class DeploymentRecord:
         _set(self, "created_at", _utc(self, "created_at", self.created_at))
         _set(self, "updated_at", _utc(self, "updated_at", self.updated_at))
         _set(self, "last_fire", _utc(self, "last_fire", self.last_fire, optional=True))
+
+
+def changes_from_flat(
+    flow_run_id: str, flat: Sequence[Any], timestamp: Callable[[Any], datetime] | None = None
+) -> list[TaskStateChange]:
+    """The :class:`TaskStateChange` records of ``flat`` (:data:`STATE_ROW_WIDTH` values per
+    change), their timestamps read with ``timestamp`` when given."""
+    read = timestamp or (lambda value: value)
+    return [
+        TaskStateChange(
+            flow_run_id=flow_run_id,
+            task_key=flat[i],
+            task_name=flat[i + 1],
+            map_index=flat[i + 2],
+            state=flat[i + 3],
+            message=flat[i + 4],
+            timestamp=read(flat[i + 5]),
+        )
+        for i in range(0, len(flat), STATE_ROW_WIDTH)
+    ]
 
 
 # -- derivation ----------------------------------------------------------------------------------

@@ -55,6 +55,7 @@ from tideflow.store.records import (
     TaskRunRecord,
     TaskStateChange,
     as_utc,
+    changes_from_flat,
     derive_task_runs,
 )
 from tideflow.store.schema import (
@@ -380,18 +381,7 @@ class SQLStore(RunStore):
         with self._read() as conn:
             batches = list(conn.scalars(query.order_by(task_state_batches.c.id)))
         flat = [value for batch in batches for value in json.loads(batch)]
-        changes = [
-            TaskStateChange(
-                flow_run_id=run_id,
-                task_key=flat[i],
-                task_name=flat[i + 1],
-                map_index=flat[i + 2],
-                state=flat[i + 3],
-                message=flat[i + 4],
-                timestamp=from_micros(flat[i + 5]),
-            )
-            for i in range(0, len(flat), STATE_ROW_WIDTH)
-        ]
+        changes = changes_from_flat(run_id, flat, from_micros)
         # A stable sort keeps recording order for changes with equal timestamps.
         changes.sort(key=lambda change: change.timestamp)
         return changes
