@@ -312,6 +312,7 @@ def test_runs_json_is_a_plain_array_of_runs(many_states: RunStore) -> None:
         "host": "worker-1",
         "pid": 4242,
         "heartbeat": None,
+        "attempts": 1,
     }
 
 

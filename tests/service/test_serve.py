@@ -203,9 +203,11 @@ def test_a_hung_run_is_stopped_at_its_timeout_with_its_whole_process_tree(
     assert run.state_message == "timed out after 2 s; its process tree was stopped"
 
 
-def test_sigterm_lets_a_run_in_progress_finish_then_stops(
-    workspace: Path, store: SQLStore, env: dict[str, str]
-) -> None:
+def sigterm_during_a_nap(
+    workspace: Path, store: SQLStore, env: dict[str, str], nap: float, grace: float
+) -> tuple[FlowRunRecord, int, str]:
+    """Serve a deployment that naps ``nap`` seconds, SIGTERM the service once the run is going;
+    the run afterwards, the pid that ran it and the service's standard error."""
     config = toml(
         workspace,
         f"""
@@ -213,17 +215,25 @@ def test_sigterm_lets_a_run_in_progress_finish_then_stops(
         flow = "flows.py:napping"
         interval = "1h"
         start = "{soon()}"
-        parameters = {{ seconds = 2 }}
+        parameters = {{ seconds = {nap} }}
         """,
     )
-    service = start_service(config, env, "--grace", "30")
+    service = start_service(config, env, "--grace", str(grace))
     try:
         wait_until(lambda: any(r.state == "Running" for r in runs(store, "slow")), 60, "a start")
+        pid = runs(store, "slow")[0].pid
         service.send_signal(signal.SIGTERM)
         assert service.wait(timeout=60) == 0
     finally:
         err = stop_service(service)
     (run,) = runs(store, "slow")
+    return run, pid, err
+
+
+def test_sigterm_lets_a_run_in_progress_finish_then_stops(
+    workspace: Path, store: SQLStore, env: dict[str, str]
+) -> None:
+    run, _, err = sigterm_during_a_nap(workspace, store, env, nap=2, grace=30)
     assert run.state == "Success"
     assert "Stopping: no new runs" in err
 
@@ -231,25 +241,7 @@ def test_sigterm_lets_a_run_in_progress_finish_then_stops(
 def test_a_run_still_going_after_the_grace_period_is_recorded_as_cut_short(
     workspace: Path, store: SQLStore, env: dict[str, str]
 ) -> None:
-    config = toml(
-        workspace,
-        f"""
-        [deployments.slow]
-        flow = "flows.py:napping"
-        interval = "1h"
-        start = "{soon()}"
-        parameters = {{ seconds = 600 }}
-        """,
-    )
-    service = start_service(config, env, "--grace", "0.5")
-    try:
-        wait_until(lambda: any(r.state == "Running" for r in runs(store, "slow")), 60, "a start")
-        pid = runs(store, "slow")[0].pid
-        service.send_signal(signal.SIGTERM)
-        assert service.wait(timeout=60) == 0
-    finally:
-        stop_service(service)
-    (run,) = runs(store, "slow")
+    run, pid, _ = sigterm_during_a_nap(workspace, store, env, nap=600, grace=0.5)
     assert (run.state, run.state_message) == (
         "Cancelled",
         "Cancelled: the service stopped before the run finished.",

@@ -158,6 +158,7 @@ def run_json(run: FlowRunRecord) -> dict[str, Any]:
         "host": run.host,
         "pid": run.pid,
         "heartbeat": iso(run.heartbeat),
+        "attempts": run.attempts,
     }
 
 
