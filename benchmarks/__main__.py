@@ -1,18 +1,24 @@
 """Run every benchmark and print (or write) the markdown tables: ``python -m benchmarks``.
 
 ``--output BENCHMARKS.md`` also writes them to that file, with the machine and the command.
+Each suite runs in a fresh interpreter, so no suite's figures depend on what an earlier one left
+in memory (a larger heap makes every garbage collection, and so every run, slower).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
+import json
 import os
+import subprocess
+import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks.common import machine, markdown
+from benchmarks.common import Row, machine, markdown
+
+MARKER = "@@benchmark-rows@@"
 
 SUITES = [
     ("Engine (LocalExecutor)", "benchmarks.bench_engine"),
@@ -36,8 +42,7 @@ def main() -> None:
     for title, module_name in SUITES:
         if args.only and args.only not in module_name:
             continue
-        module = importlib.import_module(module_name)
-        table = markdown(title, module.run())
+        table = markdown(title, run_suite(module_name))
         print(table, "\n", flush=True)
         sections.append(table)
     if args.output:
@@ -49,6 +54,22 @@ def main() -> None:
             "times are the best of several repeats.\n\n"
         )
         args.output.write_text(header + "\n\n".join(sections) + "\n")
+
+
+def run_suite(module_name: str) -> list[Row]:
+    """``module_name.run()`` in a fresh interpreter; its rows. What it prints passes through."""
+    code = (
+        f"import dataclasses, json, {module_name} as suite\n"
+        "rows = [dataclasses.asdict(row) for row in suite.run()]\n"
+        f"print({MARKER!r} + json.dumps(rows))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], check=True, stdout=subprocess.PIPE, text=True
+    )
+    printed, _, rows = done.stdout.rpartition(MARKER)
+    if printed.strip():
+        print(printed.rstrip(), flush=True)
+    return [Row(**fields) for fields in json.loads(rows)]
 
 
 if __name__ == "__main__":
