@@ -56,6 +56,17 @@ with Flow("hanging") as hanging:
     hang()
 
 
+@task(checkpoint=True)
+def scheduler_address() -> str:
+    from distributed import get_worker
+
+    return str(get_worker().scheduler.address)
+
+
+with Flow("where") as where:
+    scheduler_address()
+
+
 def main(greeting: str = "hi") -> None:
     # Not a flow: any callable can be a deployment.
     import logging

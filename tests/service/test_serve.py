@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import textwrap
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -144,6 +145,61 @@ def test_callables_and_commands_run_in_their_environment_with_their_output_kept(
     )
     output = [line.message for line in store.logs(command.id)]
     assert output == ["colour=teal", str(workspace / "elsewhere")]
+
+
+def test_a_persistent_deployment_keeps_its_dask_cluster_between_runs(
+    workspace: Path, store: SQLStore, env: dict[str, str], services: list[subprocess.Popen[str]]
+) -> None:
+    config = toml(
+        workspace,
+        """
+        [deployments.on-dask]
+        flow = "flows.py:where"
+        kind = "persistent"
+        interval = "1s"
+        executor = { type = "dask", cluster_kwargs = { n_workers = 1, processes = false } }
+        """,
+    )
+    services.append(start_service(config, env))
+    wait_until(lambda: len(finished(store, "on-dask")) >= 2, 90, "two runs")
+    done = finished(store, "on-dask")[:2]
+    assert {run.state for run in done} == {"Success"}
+    addresses = {row.value for run in done for row in store.results(run.id)}
+    assert len(addresses) == 1, "both runs used the one cluster the process keeps"
+    assert next(iter(addresses)).startswith(("tcp://", "inproc://"))
+
+
+@pytest.mark.parametrize("kind", ["scheduled", "persistent"])
+def test_a_deployment_runs_with_its_interpreter_and_a_flow_that_cannot_load_fails_saying_why(
+    kind: str,
+    workspace: Path,
+    store: SQLStore,
+    env: dict[str, str],
+    services: list[subprocess.Popen[str]],
+) -> None:
+    marker = workspace / "interpreter-used"
+    wrapper = workspace / "python-wrapper"
+    wrapper.write_text(f'#!/bin/sh\ntouch {marker}\nexec {sys.executable} "$@"\n')
+    wrapper.chmod(0o755)
+    config = toml(
+        workspace,
+        f"""
+        [deployments.missing]
+        flow = "no_such_file.py:flow"
+        kind = "{kind}"
+        interval = "1h"
+        start = "{soon()}"
+        python = "{wrapper}"
+        """,
+    )
+    services.append(start_service(config, env))
+    wait_until(lambda: finished(store, "missing"), 60, "the run")
+    (run,) = finished(store, "missing")
+    assert run.state == "Failed"
+    assert run.state_message is not None
+    assert run.state_message.startswith(f"{workspace / 'no_such_file.py'}:flow cannot run: ")
+    assert "no_such_file.py" in run.state_message.split("cannot run: ")[1]
+    assert marker.exists()
 
 
 def test_a_persistent_process_killed_with_sigkill_is_restarted_and_its_schedule_goes_on(

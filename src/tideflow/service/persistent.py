@@ -54,7 +54,12 @@ def serve_runs(store: RunStore, deployment: Deployment) -> None:
     with kept_executor(deployment) as executor:
         loaded = Loaded(deployment, executor)
         if deployment.entrypoint.kind == "flow":
-            loaded.flow()  # load now, not when the first run is due
+            try:
+                loaded.flow()  # load now, not when the first run is due
+            except Exception as exc:
+                # Keep serving: each run then fails with this reason in its own state, rather
+                # than the process dying and being restarted over and over.
+                log.error("%s cannot be loaded: %s", deployment.entrypoint.target, exc)
         for line in sys.stdin:
             run_id = line.strip()
             if run_id:

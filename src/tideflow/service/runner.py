@@ -148,11 +148,21 @@ def run_claimed(store: RunStore, run_id: str, loaded: Loaded) -> str:
 
 
 def _run_flow(store: RunStore, run: FlowRunRecord, loaded: Loaded) -> str:
-    flow = loaded.flow()
+    try:
+        flow = loaded.flow()
+        parameters = resolve_parameters(flow, run.parameters)
+        executor = loaded.executor or executor_for(loaded.deployment.executor)
+    except Exception as exc:
+        # The run cannot start (a missing file, a syntax error, a bad parameter): say why in
+        # the run's own state rather than leave the service to find a dead process.
+        message = f"{loaded.deployment.entrypoint.target} cannot run: {exc}"
+        log.error("Run %s: %s", run.id, message)
+        store.set_flow_run_state(run.id, "Failed", message, datetime.now(UTC), expected={"Pending"})
+        return "Failed"
     state = run_once(
         flow,
-        resolve_parameters(flow, run.parameters),
-        executor=loaded.executor or executor_for(loaded.deployment.executor),
+        parameters,
+        executor=executor,
         flow_run_id=run.id,
         scheduled_start_time=run.scheduled_start_time,
         progress=False,
