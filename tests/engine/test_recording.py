@@ -313,8 +313,9 @@ class BrokenStore(MemoryStore):
 
 
 def test_a_store_that_fails_mid_run_does_not_fail_the_run(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(recording_module, "RETRY_BACKOFF", 0.0)
     store = BrokenStore()
     with Flow("unlucky") as flow:
         say("x")
@@ -352,3 +353,68 @@ def test_a_bad_retention_setting_is_reported_and_nothing_is_pruned(
     assert any(
         "TIDEFLOW_RETENTION='forever' is not a duration" in r.message for r in caplog.records
     )
+
+
+class FlakyStore(MemoryStore):
+    """Fails the first ``failures`` writes of each kind, as a briefly locked database would."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.left = {"states": failures, "final": failures}
+
+    def _maybe_fail(self, kind: str) -> None:
+        if self.left[kind]:
+            self.left[kind] -= 1
+            raise StoreError("database is locked")
+
+    def record_task_state_rows(self, flow_run_id: str, flat: Sequence[Any]) -> None:
+        self._maybe_fail("states")
+        super().record_task_state_rows(flow_run_id, flat)
+
+    def set_flow_run_state(self, run_id: str, state: str, *args: Any, **kwargs: Any) -> bool:
+        if state == "Success":
+            self._maybe_fail("final")
+        return super().set_flow_run_state(run_id, state, *args, **kwargs)
+
+
+def test_writes_that_fail_for_a_while_are_kept_and_made_later(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(recording_module, "FLUSH_SECONDS", 0.01)
+    monkeypatch.setattr(recording_module, "RETRY_BACKOFF", 0.0)
+    store = FlakyStore(failures=2)
+
+    @task
+    def slow_enough() -> None:
+        time.sleep(0.1)  # a few flushes happen (and fail) while it runs
+
+    with Flow("flaky-store") as flow:
+        slow_enough()
+        say("x")
+    state = flow.run(store=store)
+    run = store.get_flow_run(state.context["flow_run_id"])
+    assert run.state == "Success", "the final state was retried until it was written"
+    assert {t.task_key: t.state for t in store.task_runs(run.id)} == {
+        "slow_enough": "Success",
+        "say": "Success",
+    }
+
+
+def test_a_run_marked_by_the_service_meanwhile_is_not_written_over(
+    store: RunStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    @task
+    def marked() -> None:
+        store.set_flow_run_state(context.flow_run_id, "Crashed", "taken for dead", utc_now())
+
+    with Flow("overtaken") as flow:
+        marked()
+    state = flow.run(store=store)
+    assert state.is_successful()
+    run = store.get_flow_run(state.context["flow_run_id"])
+    assert (run.state, run.state_message) == ("Crashed", "taken for dead")
+    assert any("it was marked Crashed meanwhile" in r.getMessage() for r in caplog.records)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

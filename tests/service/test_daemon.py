@@ -23,7 +23,8 @@ from tideflow.clock import FakeClock
 from tideflow.deployments import Deployment, Entrypoint
 from tideflow.schedules import IntervalSchedule
 from tideflow.service.daemon import STALE_AFTER, Service, new_run
-from tideflow.store import FlowRunRecord, sqlite_store
+from tideflow.service.registry import Registry, register
+from tideflow.store import FlowRunRecord, StoreError, sqlite_store
 from tideflow.store.sql import SQLStore
 
 
@@ -95,7 +96,7 @@ def test_a_run_whose_process_is_gone_is_marked_crashed_not_left_running(
     service = Service(store, [dep], clock=fake_clock)
     services.append(service)
     gone = running_run(dep, fake_clock)
-    alive = running_run(dep, fake_clock, id="alive", pid=os.getpid())
+    alive = running_run(dep, fake_clock, id="alive", pid=os.getppid())
     store.create_flow_run(gone)
     store.create_flow_run(alive)
     service.tick()
@@ -193,3 +194,67 @@ def test_a_paused_deployment_starts_nothing_and_resume_does_not_catch_up_the_pau
     service.tick()
     (run,) = store.list_flow_runs(deployment="greet")
     assert run.scheduled_start_time == fake_clock.now().replace(second=0, microsecond=0)
+
+
+def test_a_run_claimed_under_this_pid_before_the_service_started_is_crashed(
+    store: SQLStore, flows: Path, fake_clock: FakeClock, services: list[Service]
+) -> None:
+    dep = deployment(flows, schedule=None)
+    earlier = running_run(dep, fake_clock, state="Pending", pid=os.getpid())
+    store.create_flow_run(earlier)
+    fake_clock.advance(1)
+    service = Service(store, [dep], clock=fake_clock)
+    services.append(service)
+    service.tick()
+    assert store.get_flow_run(earlier.id).state == "Crashed"
+
+
+def test_a_run_whose_process_cannot_start_fails_saying_why(
+    store: SQLStore, flows: Path, fake_clock: FakeClock, services: list[Service]
+) -> None:
+    dep = deployment(flows, schedule=None, python="/nowhere/bin/python")
+    service = Service(store, [dep], clock=fake_clock)
+    services.append(service)
+    store.create_flow_run(new_run(dep, fake_clock.now()))
+    service.tick()
+    (run,) = store.list_flow_runs()
+    assert run.state == "Failed"
+    assert run.state_message is not None
+    assert run.state_message.startswith("Failed: its process could not be started: ")
+    assert "/nowhere/bin/python" in run.state_message
+
+
+def test_a_failing_tick_is_logged_and_the_service_goes_on(
+    store: SQLStore,
+    flows: Path,
+    fake_clock: FakeClock,
+    services: list[Service],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    service = Service(store, [deployment(flows)], clock=fake_clock)
+    services.append(service)
+    ticks: list[int] = []
+
+    def locked() -> None:
+        ticks.append(1)
+        if len(ticks) == 3:
+            service.request_stop()
+        raise StoreError("database is locked")
+
+    monkeypatch.setattr(service, "tick", locked)
+    service.run()
+    assert len(ticks) == 3, "the loop went on after each failed tick"
+    failures = [r for r in caplog.records if r.getMessage().startswith("A service tick failed")]
+    assert len(failures) == 3
+
+
+def test_a_deployment_whose_stored_spec_is_bad_is_left_out_not_the_others(
+    store: SQLStore, flows: Path, fake_clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    register(store, [deployment(flows)], fake_clock.now())
+    store.upsert_deployment("broken", {"name": "broken", "overlap": "sometimes"}, fake_clock.now())
+    deployments, histories, _ = Registry(store).snapshot()
+    assert [d.name for d in deployments] == ["greet"]
+    assert set(histories) == {"broken", "greet"}
+    assert any("Deployment 'broken' is left out" in r.getMessage() for r in caplog.records)

@@ -47,6 +47,7 @@ from tideflow.engine.observers import FlowRunInfo, RunObserver
 from tideflow.store.base import RunStore
 from tideflow.store.errors import InvalidRecordError, StoreError
 from tideflow.store.records import (
+    STATE_ROW_WIDTH,
     FlowRecord,
     FlowRunRecord,
     LogLine,
@@ -203,14 +204,7 @@ class StoreRecorder(RunObserver):
         if self._writer is not None:
             self._stop.set()
             self._writer.join()
-        self._guard(
-            self.store.set_flow_run_state,
-            run.flow_run_id,
-            state.name,
-            state.message,
-            state.timestamp,
-            end_time=state.timestamp,
-        )
+        record_final_state(self.store, run.flow_run_id, state.name, state.message, state.timestamp)
         _prune_if_due(self.store)
 
     # -- internals -----------------------------------------------------------------------------
@@ -249,6 +243,19 @@ class StoreRecorder(RunObserver):
             if time.monotonic() >= next_beat:
                 self._guard(self.store.heartbeat, self._run_id, datetime.now(UTC))
                 next_beat = time.monotonic() + HEARTBEAT_SECONDS
+        # The run is over: what could not be written yet gets a few more tries.
+        for attempt in range(1, FINAL_ATTEMPTS):
+            if not self._states and not self._other:
+                return
+            time.sleep(RETRY_BACKOFF * 2**attempt)
+            self._flush()
+        if self._states or self._other:
+            flow_logger().error(
+                "Run %s: %d task state change(s) and %d log line(s) or result(s) were not recorded",
+                self._run_id,
+                len(self._states) // STATE_ROW_WIDTH,
+                len(self._other),
+            )
 
     def _flush(self) -> None:
         # Take the changes recorded so far; the loop goes on appending behind them meanwhile.
@@ -256,30 +263,75 @@ class StoreRecorder(RunObserver):
         count = len(buffer)
         states = buffer[:count]
         del buffer[:count]
-        if states:
-            self._guard(self.store.record_task_state_rows, self._run_id, states)
+        if states and not self._guard(self.store.record_task_state_rows, self._run_id, states):
+            buffer[0:0] = states  # kept, in order, for the next flush
         other = _drain(self._other)
-        logs = [r for r in other if type(r) is LogLine]
-        results = [r for r in other if type(r) is ResultRow]
-        if logs:
-            self._guard(self.store.record_logs, logs)
-        if results:
-            self._guard(self.store.record_results, results)
+        for kind, write in (
+            (LogLine, self.store.record_logs),
+            (ResultRow, self.store.record_results),
+        ):
+            rows = [r for r in other if type(r) is kind]
+            if rows and not self._guard(write, rows):
+                self._other.extendleft(reversed(rows))
 
-    def _guard(self, write: Any, *args: Any, **kwargs: Any) -> None:
-        """Call ``write``; on a store error warn once and stop recording, never fail the run."""
-        if self._failed:
-            return
+    def _guard(self, write: Any, *args: Any) -> bool:
+        """Call ``write``; on a store error warn (once) and report False: the caller keeps what
+        it could not write for the next flush. Recording never fails the run."""
         try:
-            write(*args, **kwargs)
+            write(*args)
         except Exception as exc:
-            self._failed = True
-            flow_logger().warning(
-                "Run %s: recording into the run store failed (%s); the run goes on, "
-                "but from here it is not recorded",
-                self._run_id,
-                exc,
+            if not self._failed:
+                self._failed = True
+                flow_logger().warning(
+                    "Run %s: recording into the run store failed (%s); the run goes on and the "
+                    "recorder keeps trying",
+                    self._run_id,
+                    exc,
+                )
+            return False
+        return True
+
+
+FINAL_ATTEMPTS = 6
+"""How often the final state (and what is left to write at the end of a run) is tried before
+giving up: at once, then after 0.25, 0.5, 1, 2 and 4 s (:data:`RETRY_BACKOFF` doubled)."""
+RETRY_BACKOFF = 0.125
+
+
+def record_final_state(
+    store: RunStore, run_id: str, state: str, message: str | None, at: datetime
+) -> bool:
+    """Write run ``run_id``'s final ``state``, if it is still ``Running``; whether it was.
+
+    A store error (a locked file, a dropped connection) is retried with back-off: a final state
+    that is not written leaves a run that looks crashed, and the service would run it again.
+    A run no longer ``Running`` was marked by the service meanwhile (crashed, timed out,
+    cancelled) and is left as the service decided.
+    """
+    error: Exception | None = None
+    for attempt in range(FINAL_ATTEMPTS):
+        if attempt:
+            time.sleep(RETRY_BACKOFF * 2**attempt)
+        try:
+            written = store.set_flow_run_state(
+                run_id, state, message, at, expected={"Running"}, end_time=at
             )
+        except Exception as exc:
+            error = exc
+            continue
+        if not written:
+            now = store.get_flow_run(run_id).state
+            flow_logger().warning(
+                "Run %s ended %s, but it was marked %s meanwhile; that is kept",
+                run_id,
+                state,
+                now,
+            )
+        return written
+    flow_logger().error(
+        "Run %s: its final state %s could not be recorded: %s", run_id, state, error
+    )
+    return False
 
 
 def _drain(buffer: deque[Any]) -> list[Any]:

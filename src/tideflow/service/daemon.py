@@ -114,8 +114,10 @@ class Service:
         self.registry = Registry(store)
         self.launched: dict[str, _Launched] = {}
         self.persistent: dict[str, _Persistent] = {}
+        self.retired: list[subprocess.Popen[str]] = []  # persistent processes let go of
         self.holding: dict[str, datetime] = {}  # run id -> not before (retry delay)
         self.stopping = False
+        self.started_at = clock.now()
         self._signals: queue.SimpleQueue[int] = queue.SimpleQueue()
         self._signal_count = 0
         register(store, deployments, clock.now(), source=source)
@@ -126,14 +128,26 @@ class Service:
         """Tick until a stop is requested (SIGTERM, SIGINT or :meth:`request_stop`)."""
         log.info("Tideflow service started (pid %d), run store %s", os.getpid(), self.store.where)
         with self._signal_handlers():
-            while not self.stopping:
-                wake = self.tick()
-                delay = self.tick_seconds
-                if wake is not None:
-                    delay = min(delay, max(0.0, (wake - self.clock.now()).total_seconds()))
-                if self.clock.wait(self._signals, delay) is not None:
-                    self._on_signal()
-            self._shutdown()
+            try:
+                while not self.stopping:
+                    wake = self._guarded_tick()
+                    delay = self.tick_seconds
+                    if wake is not None:
+                        delay = min(delay, max(0.0, (wake - self.clock.now()).total_seconds()))
+                    if self.clock.wait(self._signals, delay) is not None:
+                        self._on_signal()
+            finally:
+                self._shutdown()
+
+    def _guarded_tick(self) -> datetime | None:
+        """:meth:`tick`, with any error logged rather than stopping the service: every step of
+        a tick is safe to repeat (creating a slot twice is refused by the store, a claim is a
+        compare-and-set), so the next tick simply tries again."""
+        try:
+            return self.tick()
+        except Exception:
+            log.exception("A service tick failed; trying again in %g s", self.tick_seconds)
+            return None
 
     def request_stop(self) -> None:
         """Stop scheduling; runs in progress get the grace period (thread-safe)."""
@@ -194,15 +208,22 @@ class Service:
             return
         if not self._claim(run_id, now, os.getpid()):
             return
-        process = spawn(
-            deployment, "tideflow.service.child", [run_id], self.store.url, stdin_pipe=False
-        )
+        try:
+            process = spawn(
+                deployment, "tideflow.service.child", [run_id], self.store.url, stdin_pipe=False
+            )
+        except OSError as exc:  # a missing interpreter or working directory
+            message = f"Failed: its process could not be started: {exc}"
+            self.store.set_flow_run_state(run_id, "Failed", message, now, expected={"Pending"})
+            log.error("Run %s of %s: %s", run_id, deployment.name, message)
+            self._maybe_retry(self.store.get_flow_run(run_id), deployment, now)
+            return
         self.launched[run_id] = _Launched(run_id, deployment, process, time.monotonic())
         log.info("Started run %s of %s (pid %d)", run_id, deployment.name, process.pid)
 
     def _claim(self, run_id: str, now: datetime, pid: int) -> bool:
         """``Scheduled -> Pending`` for this host and ``pid``; False if someone else has it."""
-        return self.store.set_flow_run_state(
+        claimed = self.store.set_flow_run_state(
             run_id,
             "Pending",
             "Claimed by the Tideflow service.",
@@ -211,6 +232,10 @@ class Service:
             host=HOST,
             pid=pid,
         )
+        if claimed:
+            # A service on another host judges a Pending run by its heartbeat: start it now.
+            self.store.heartbeat(run_id, now)
+        return claimed
 
     def _hand_to_persistent(self, deployment: Deployment, run_id: str, now: datetime) -> None:
         keeper = self.persistent.setdefault(deployment.name, _Persistent())
@@ -236,24 +261,19 @@ class Service:
 
     def _reap(self, now: datetime) -> None:
         for run_id, launched in list(self.launched.items()):
-            if launched.deployment.kind == "persistent":
-                run = self.store.get_flow_run(run_id)
-                if run.is_finished or launched.process.poll() is not None:
-                    del self.launched[run_id]
-                    self.persistent.get(launched.deployment.name, _Persistent()).runs.discard(
-                        run_id
-                    )
-                    if not run.is_finished:
-                        self._crashed(run, "its persistent process exited", now)
-                    else:
-                        self._maybe_retry(run, launched.deployment, now)
-                continue
+            persistent = launched.deployment.kind == "persistent"
             code = launched.process.poll()
-            if code is None:
+            run = self.store.get_flow_run(run_id)
+            if persistent and not run.is_finished and code is None:
+                continue  # its process is still on it (or has it queued)
+            if not persistent and code is None:
                 continue
             del self.launched[run_id]
-            run = self.store.get_flow_run(run_id)
-            if not run.is_finished:
+            if persistent:
+                self.persistent.get(launched.deployment.name, _Persistent()).runs.discard(run_id)
+            # Only a run still held by the process that went away is ours to call crashed; one
+            # the process never took over (exit status 3) may be another instance's by now.
+            if not run.is_finished and run.pid in (launched.process.pid, os.getpid()):
                 self._crashed(run, f"its process exited with status {code}", now)
                 run = self.store.get_flow_run(run_id)
             self._maybe_retry(run, launched.deployment, now)
@@ -280,7 +300,7 @@ class Service:
             if run.state not in RUNNING_STATES or run.id in self.launched:
                 continue
             if run.host == HOST:
-                if pid_alive(run.pid):
+                if pid_alive(run.pid) and not self._earlier_self(run):
                     continue
                 reason = f"its process {run.pid} on {HOST} is gone"
             else:
@@ -292,6 +312,12 @@ class Service:
                 deployment = by_name.get(run.deployment or "")
                 if deployment is not None:
                     self._maybe_retry(self.store.get_flow_run(run.id), deployment, now)
+
+    def _earlier_self(self, run: FlowRunRecord) -> bool:
+        """Whether ``run`` names this process but was claimed before this service started: an
+        earlier service that had the same pid (after a container restart, say) claimed it."""
+        seen = run.heartbeat or run.start_time or run.scheduled_start_time
+        return run.pid == os.getpid() and seen < self.started_at
 
     def _crashed(self, run: FlowRunRecord, reason: str, now: datetime) -> bool:
         changed = self.store.set_flow_run_state(
@@ -325,9 +351,12 @@ class Service:
             if d.kind == "persistent" and not d.paused and not self.stopping
         }
         for name, keeper in list(self.persistent.items()):
-            if name not in wanted and keeper.process is not None:
-                self._close_persistent(keeper)
+            if name not in wanted:
+                self._retire(keeper)
                 del self.persistent[name]
+        for retired in list(self.retired):
+            if retired.poll() is not None:  # reaped: no zombie left behind
+                self.retired.remove(retired)
         for name, deployment in wanted.items():
             keeper = self.persistent.setdefault(name, _Persistent())
             process = keeper.process
@@ -336,7 +365,7 @@ class Service:
                     keeper.failures = 0  # it has stayed up: the next crash restarts at once
                 continue
             if process is not None:  # it exited: restart with back-off
-                keeper.process = None
+                self._retire(keeper)
                 keeper.failures += 1
                 delay = min(BACKOFF_MAX, 2.0 ** (keeper.failures - 1))
                 keeper.restart_at = time.monotonic() + delay
@@ -364,6 +393,13 @@ class Service:
             with contextlib.suppress(OSError):
                 process.stdin.close()  # end of input: it finishes its run and exits
 
+    def _retire(self, keeper: _Persistent) -> None:
+        """Let go of a keeper's process: close its input, and keep it to reap (or stop)."""
+        if keeper.process is not None:
+            self._close_persistent(keeper)
+            self.retired.append(keeper.process)
+            keeper.process = None
+
     # -- stopping ------------------------------------------------------------------------------
 
     def _on_signal(self) -> None:
@@ -384,7 +420,10 @@ class Service:
             if self.clock.wait(self._signals, 0.1) is not None:
                 self._signal_count += 1
                 break
-            self._reap(self.clock.now())
+            try:
+                self._reap(self.clock.now())
+            except Exception:
+                log.exception("Checking runs in progress failed; trying again")
         self.close()
         log.info("Tideflow service stopped")
 
@@ -405,16 +444,17 @@ class Service:
             launched.process.wait()
         self.launched.clear()
         for keeper in self.persistent.values():
-            if keeper.process is not None:
-                self._close_persistent(keeper)
-                if keeper.process.poll() is None:
-                    kill_tree(keeper.process.pid)
-                keeper.process.wait()
+            self._retire(keeper)
         self.persistent.clear()
+        for process in self.retired:
+            if process.poll() is None:
+                kill_tree(process.pid)
+            process.wait()
+        self.retired.clear()
 
     def _in_progress(self) -> bool:
         alive = [p.process for p in self.persistent.values() if p.process is not None]
-        return bool(self.launched) or any(p.poll() is None for p in alive)
+        return bool(self.launched) or any(p.poll() is None for p in [*alive, *self.retired])
 
     def _signal_handlers(self) -> contextlib.AbstractContextManager[None]:
         def handler(signum: int, frame: FrameType | None) -> None:

@@ -13,15 +13,19 @@ shapes them into :class:`~tideflow.planner.History` values, reusing the parsed
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
 from tideflow.deployments import Deployment
+from tideflow.errors import DeploymentError, ScheduleError
 from tideflow.planner import History, RunRef
 from tideflow.store import DeploymentRecord, FlowRunRecord, RunStore
 
 __all__ = ["SOURCE_KEY", "Registry", "register"]
+
+log = logging.getLogger("tideflow.service")
 
 SOURCE_KEY = "source"
 """The key, in a stored spec, of the file the deployment was declared in (if any)."""
@@ -62,7 +66,7 @@ class Registry:
 
     def __init__(self, store: RunStore) -> None:
         self.store = store
-        self._parsed: dict[str, tuple[datetime, Deployment]] = {}
+        self._parsed: dict[str, tuple[datetime, Deployment | None]] = {}
 
     def snapshot(
         self, holding: set[str] | None = None
@@ -96,13 +100,22 @@ class Registry:
             )
             for record in records
         }
-        return [self._deployment(record) for record in records], histories, unfinished
+        parsed = [self._deployment(record) for record in records]
+        return [d for d in parsed if d is not None], histories, unfinished
 
-    def _deployment(self, record: DeploymentRecord) -> Deployment:
+    def _deployment(self, record: DeploymentRecord) -> Deployment | None:
+        """The record's deployment; None (reported once per version of the record) when its
+        spec cannot be read, so one bad deployment does not stop the others."""
         cached = self._parsed.get(record.name)
         if cached is None or cached[0] != record.updated_at:
-            parsed = Deployment.from_dict(record.spec)
-            if parsed.paused != record.paused:
+            try:
+                parsed: Deployment | None = Deployment.from_dict(record.spec)
+            except (DeploymentError, ScheduleError, KeyError, TypeError, ValueError) as exc:
+                log.error(
+                    "Deployment %r is left out: its stored spec is invalid: %s", record.name, exc
+                )
+                parsed = None
+            if parsed is not None and parsed.paused != record.paused:
                 parsed = replace(parsed, paused=record.paused)
             cached = (record.updated_at, parsed)
             self._parsed[record.name] = cached

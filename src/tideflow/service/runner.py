@@ -19,6 +19,7 @@ from one whose process died.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -203,7 +204,7 @@ def _run_other(store: RunStore, run: FlowRunRecord, loaded: Loaded) -> str:
         except Exception as exc:
             keep("ERROR", "tideflow.service", "".join(traceback.format_exception(exc)).rstrip())
             state, message = "Failed", f"{type(exc).__name__}: {exc}"
-    store.set_flow_run_state(run.id, state, message, datetime.now(UTC))
+    recording.record_final_state(store, run.id, state, message, datetime.now(UTC))
     return state
 
 
@@ -248,8 +249,14 @@ def _kept_lines(store: RunStore, run_id: str) -> Iterator[Callable[[str, str, st
         with lock:
             batch = lines[:]
             lines.clear()
-        if batch:
+        if not batch:
+            return
+        try:
             store.record_logs(batch)
+        except Exception as exc:  # a locked store: keep the lines for the next flush
+            log.warning("Run %s: its log lines are not recorded yet: %s", run_id, exc)
+            with lock:
+                lines[0:0] = batch
 
     def write() -> None:
         beats = 0.0
@@ -257,7 +264,8 @@ def _kept_lines(store: RunStore, run_id: str) -> Iterator[Callable[[str, str, st
             flush()
             beats += recording.FLUSH_SECONDS
             if beats >= recording.HEARTBEAT_SECONDS:
-                store.heartbeat(run_id, datetime.now(UTC))
+                with contextlib.suppress(Exception):  # the next beat tries again
+                    store.heartbeat(run_id, datetime.now(UTC))
                 beats = 0.0
 
     handler = _Keeper(keep, threading.get_ident())
