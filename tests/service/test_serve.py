@@ -26,6 +26,7 @@ from tests.service.support import (
     write_flows,
 )
 
+from tideflow.service.processes import pid_alive
 from tideflow.store import FlowRunRecord, sqlite_store
 from tideflow.store.sql import SQLStore
 
@@ -252,7 +253,7 @@ def test_a_hung_run_is_stopped_at_its_timeout_with_its_whole_process_tree(
     first_pid = run.pid
     tree = [first_pid, *(p.pid for p in psutil.Process(first_pid).children(recursive=True))]
     wait_until(lambda: runs(store, "hangs")[0].attempts == 2, 60, "the retry")
-    assert not any(psutil.pid_exists(pid) and _alive(pid) for pid in tree)
+    assert not any(pid_alive(pid) for pid in tree)
     wait_until(lambda: runs(store, "hangs")[0].state == "TimedOut", 60, "the second timeout")
     (run,) = runs(store, "hangs")
     assert run.attempts == 2
@@ -302,11 +303,4 @@ def test_a_run_still_going_after_the_grace_period_is_recorded_as_cut_short(
         "Cancelled",
         "Cancelled: the service stopped before the run finished.",
     )
-    assert not _alive(pid)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
-    except psutil.NoSuchProcess:
-        return False
+    assert not pid_alive(pid)

@@ -6,17 +6,18 @@ the flow logger, and any logger a task uses while it runs; records replayed from
 included), each task's metrics and artifacts (:mod:`tideflow.results`) and the return value of
 tasks marked ``checkpoint=True``; and the run's final state when it ends.
 
-Everything but the first and last write is appended to in-memory buffers (a deque append: well
-under a microsecond on the tasks' path) that one writer thread flushes every
-:data:`FLUSH_SECONDS`, each flush one insert per kind of record. The writer also beats the run's
-heartbeat every :data:`HEARTBEAT_SECONDS`, which is how the service tells a live run from a dead
-one.
-:meth:`StoreRecorder.flow_run_finished` drains the queue and writes the final state before
-``flow.run()`` returns. A run whose process dies keeps what was written and stays unfinished in
-the store (``RunStore.unfinished_runs``).
+Everything but the first and last write is appended to in-memory buffers (state changes to a
+flat list, one ``extend`` per change: no object per change for the garbage collector to walk)
+that one writer thread flushes every :data:`FLUSH_SECONDS`, each flush one insert per kind of
+record. The writer also beats the run's heartbeat every :data:`HEARTBEAT_SECONDS`, which is how
+the service tells a live run from a dead one. :meth:`StoreRecorder.flow_run_finished` stops the
+writer after a last flush and writes the final state before ``flow.run()`` returns. A run whose
+process dies keeps what was written and stays unfinished in the store
+(``RunStore.unfinished_runs``).
 
-Recording never fails a run: a store error is logged once as a warning and the run goes on
-unrecorded from there.
+Recording never fails a run: a store error is logged once as a warning, what could not be
+written is kept for the next flush, and the final state is retried with back-off
+(:func:`record_final_state`).
 
 Log lines are kept from INFO up. When the ``tideflow`` logger has no level of its own and would
 inherit a higher one, the recorder sets it to INFO, so the history is complete however the console

@@ -38,7 +38,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import FrameType
 
@@ -69,7 +69,8 @@ HOST = socket.gethostname()
 
 @dataclass
 class _Launched:
-    run_id: str
+    """A run handed to a process, kept by run id."""
+
     deployment: Deployment
     process: subprocess.Popen[str]
     started: float  # monotonic
@@ -81,7 +82,6 @@ class _Persistent:
     failures: int = 0
     restart_at: float = 0.0  # monotonic
     started: float = 0.0
-    runs: set[str] = field(default_factory=set)
 
 
 class Service:
@@ -160,8 +160,7 @@ class Service:
         self._enforce_timeouts(now)
         deployments, histories, unfinished = self.registry.snapshot(self._held(now))
         self._detect_crashed(unfinished, {d.name: d for d in deployments}, now)
-        if not self.stopping:
-            self._apply(now, deployments, histories)
+        if not self.stopping and self._apply(now, deployments, histories):
             # Runs created just now have ids only now: plan again so they launch this tick.
             deployments, histories, _ = self.registry.snapshot(self._held(now))
             self._apply(now, deployments, histories)
@@ -176,7 +175,8 @@ class Service:
 
     def _apply(
         self, now: datetime, deployments: list[Deployment], histories: dict[str, History]
-    ) -> None:
+    ) -> bool:
+        """Carry out the plan for ``now``; whether it created runs (they launch on a re-plan)."""
         by_name = {d.name: d for d in deployments}
         newest: dict[str, datetime] = {}
         for action in plan(now, deployments, histories):
@@ -194,6 +194,7 @@ class Service:
                 )
         for name, when in newest.items():
             self.store.advance_deployment(name, when)
+        return bool(newest)
 
     def _create(self, deployment: Deployment, scheduled: datetime) -> None:
         # Another service instance, or a backfill, may have this slot already: it runs once.
@@ -218,7 +219,7 @@ class Service:
             log.error("Run %s of %s: %s", run_id, deployment.name, message)
             self._maybe_retry(self.store.get_flow_run(run_id), deployment, now)
             return
-        self.launched[run_id] = _Launched(run_id, deployment, process, time.monotonic())
+        self.launched[run_id] = _Launched(deployment, process, time.monotonic())
         log.info("Started run %s of %s (pid %d)", run_id, deployment.name, process.pid)
 
     def _claim(self, run_id: str, now: datetime, pid: int) -> bool:
@@ -254,23 +255,19 @@ class Service:
                 run_id, "Scheduled", None, now, expected={"Pending"}, pid=os.getpid()
             )
             return
-        keeper.runs.add(run_id)
-        self.launched.setdefault(run_id, _Launched(run_id, deployment, process, time.monotonic()))
+        self.launched.setdefault(run_id, _Launched(deployment, process, time.monotonic()))
 
     # -- supervision ---------------------------------------------------------------------------
 
     def _reap(self, now: datetime) -> None:
         for run_id, launched in list(self.launched.items()):
-            persistent = launched.deployment.kind == "persistent"
             code = launched.process.poll()
+            if code is None and launched.deployment.kind != "persistent":
+                continue  # its own process is still on it
             run = self.store.get_flow_run(run_id)
-            if persistent and not run.is_finished and code is None:
-                continue  # its process is still on it (or has it queued)
-            if not persistent and code is None:
-                continue
+            if code is None and not run.is_finished:
+                continue  # the persistent process is still on it (or has it queued)
             del self.launched[run_id]
-            if persistent:
-                self.persistent.get(launched.deployment.name, _Persistent()).runs.discard(run_id)
             # Only a run still held by the process that went away is ours to call crashed; one
             # the process never took over (exit status 3) may be another instance's by now.
             if not run.is_finished and run.pid in (launched.process.pid, os.getpid()):
