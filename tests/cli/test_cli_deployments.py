@@ -27,6 +27,7 @@ from tideflow.service.daemon import Service
 from tideflow.store import FlowRunRecord, RunStore, open_store
 
 runner = CliRunner()
+T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 FLOWS = dedent(
     """
@@ -568,3 +569,39 @@ def test_next_fire_times_are_after_now(store: RunStore) -> None:
     upcoming = datetime.fromisoformat(etl["next_fire_time"])
     now = datetime.now(UTC)
     assert now < upcoming <= now + timedelta(hours=1)
+
+
+def test_a_deployment_whose_stored_spec_cannot_be_read_is_listed_with_why_and_served_around(
+    store: RunStore, tmp_path: Path, served: list[list[str]]
+) -> None:
+    daily("etl")
+    store.upsert_deployment("broken", {"name": "broken", "overlap": "sometimes"}, T0)
+    (row,) = [r for r in listed() if r["name"] == "broken"]
+    assert row["error"].startswith("its stored spec cannot be read: ")
+    assert "its stored spec cannot be read" in " ".join(
+        table_row(ok("deployments").stdout, "broken")
+    )
+    result = ok("serve")
+    assert served == [["broken", "etl"]]
+    assert " broken " not in result.stdout, "the banner shows what the service will run"
+
+
+def test_serve_now_with_an_unknown_deployment_fails_before_registering_anything(
+    store: RunStore, tmp_path: Path, served: list[list[str]]
+) -> None:
+    (tmp_path / "deploy.toml").write_text(GOOD_TOML)
+    message = error(
+        invoke("serve", "--file", "deploy.toml", "--now", "every-minute", "--now", "nope")
+    )
+    assert (
+        message == "--now nope: no deployment is called 'nope'; `tideflow deployments` lists them"
+    )
+    assert served == []
+    assert store.list_deployments() == []
+    assert store.list_flow_runs() == []
+
+
+def test_errors_print_brackets_as_typed() -> None:
+    assert error(invoke("pause", "[bold]etl[/bold]")) == (
+        "no deployment is called '[bold]etl[/bold]'; `tideflow deployments` lists them"
+    )

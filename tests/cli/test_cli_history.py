@@ -7,6 +7,7 @@ Each test fills the SQLite store in ``$TIDEFLOW_HOME`` (a temporary directory, s
 from __future__ import annotations
 
 import json
+import pathlib
 import threading
 import time
 from collections.abc import Iterator
@@ -759,3 +760,20 @@ def test_every_command_reports_a_store_that_cannot_be_opened(
 def test_a_bad_tideflow_store_setting_is_one_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TIDEFLOW_STORE", "maybe")
     assert_one_error_line(invoke("runs"), "TIDEFLOW_STORE must be 'on' or 'off'")
+
+
+def test_a_history_home_that_cannot_be_created_is_one_error(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("TIDEFLOW_HOME", str(blocker / "home"))
+    result = invoke("runs")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: cannot create the run store's directory: ")
+
+
+def test_a_run_id_with_brackets_is_named_as_typed() -> None:
+    result = invoke("runs", "show", "[bold]abc[/bold]")
+    assert result.exit_code == 2
+    assert "'[bold]abc[/bold]'" in result.stderr

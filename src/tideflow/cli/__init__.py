@@ -26,6 +26,7 @@ from tideflow.cli.metrics import metrics_command
 from tideflow.cli.prune import prune_command
 from tideflow.cli.run import run_command
 from tideflow.cli.runs import runs_app
+from tideflow.cli.schedule import schedule_app
 from tideflow.cli.serve import serve_command
 
 app = typer.Typer(
@@ -55,17 +56,7 @@ def _root() -> None:
     """Tideflow: scheduled data pipelines."""
 
 
-def _add_optional_groups() -> None:
-    import importlib
-
-    try:
-        module = importlib.import_module("tideflow.cli.schedule")
-    except ImportError:  # pragma: no cover - the schedules module is being built
-        return
-    app.add_typer(module.schedule_app, name="schedule")
-
-
-_add_optional_groups()
+app.add_typer(schedule_app, name="schedule")
 
 
 def main() -> None:

@@ -27,20 +27,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from tideflow.cli.history import iso, minutes, plain, print_json
-from tideflow.cli.output import console, err_console, fail, styled_state
+from tideflow.cli.history import iso, minutes, opened_store, plain, print_json
+from tideflow.cli.output import console, err_console, fail, say, styled_state
 from tideflow.cli.run import parse_params
 from tideflow.deployments import Deployment, deployment_from_options
 from tideflow.entrypoints import split_ref
-from tideflow.errors import DeploymentError, FlowLoadError, PlannerError, ScheduleError
+from tideflow.errors import DeploymentError, FlowLoadError
 from tideflow.planner import backfill_times
-from tideflow.service.registry import SOURCE_KEY, register
+from tideflow.service.registry import SOURCE_KEY, UNREADABLE, deployment_of, register
 from tideflow.store import (
     DeploymentRecord,
     DuplicateRunError,
-    StoreError,
-    configured_location,
-    open_store,
 )
 from tideflow.store.base import deployment_not_found
 
@@ -54,9 +51,9 @@ __all__ = [
     "deployment_store",
     "deployments_command",
     "next_fire",
-    "parse_stored",
     "pause_command",
     "resume_command",
+    "trigger",
     "trigger_command",
     "when",
 ]
@@ -64,62 +61,20 @@ __all__ = [
 NEXT_SHOWN = 3
 """How many fire times ``tideflow deploy`` prints."""
 
-_SQL_NEEDED = (
-    "deployments live in the run store, which the service, its runs and every tideflow "
-    "command share, so they need a SQL store (SQLite or PostgreSQL)"
-)
-_SQL_HINT = (
-    "unset TIDEFLOW_DATABASE_URL to use $TIDEFLOW_HOME/tideflow.db, or set it to a sqlite:/// "
-    "or postgresql+psycopg:// URL"
-)
-
 
 # -- shared with `tideflow serve` ----------------------------------------------------------------
 
 
 @contextmanager
 def deployment_store() -> Iterator[SQLStore]:
-    """The configured run store, which must be a SQL one; closed afterwards.
-
-    ``TIDEFLOW_STORE=off`` is not read: it turns off recording, not the store deployments live
-    in. An in-memory store, a store that cannot be opened, and any store, deployment or planner
-    error raised inside the block print one ``Error:`` line and exit with status 2.
-    """
+    """The configured run store, which must be a SQL one (see
+    :func:`~tideflow.cli.history.opened_store`; ``TIDEFLOW_STORE=off`` is not read: it turns off
+    recording, not the store deployments live in); closed afterwards."""
     from tideflow.store.sql import SQLStore
 
-    try:
-        location = configured_location()
-        store = open_store(location)
-    except OSError as exc:
-        fail(f"cannot create the run store's directory: {plain(str(exc))}")
-    except StoreError as exc:
-        fail(plain(str(exc)))
-    assert store is not None  # an explicit location is always opened
-    if not isinstance(store, SQLStore) or _in_memory(store):
-        store.close()
-        fail(
-            f"{_SQL_NEEDED}, not {plain(location)} (in memory: other processes cannot see it, "
-            f"and it is gone when this command ends); {_SQL_HINT}"
-        )
-    try:
+    with opened_store(sql_only=True) as store:
+        assert isinstance(store, SQLStore)
         yield store
-    except (StoreError, DeploymentError, PlannerError, ScheduleError) as exc:
-        fail(plain(str(exc)))
-    finally:
-        store.close()
-
-
-def _in_memory(store: SQLStore) -> bool:
-    return store.where in (":memory:", "")
-
-
-def parse_stored(record: DeploymentRecord) -> Deployment:
-    """The deployment a store record holds, with the record's paused flag (``tideflow pause``
-    sets the record, not the spec)."""
-    deployment = Deployment.from_dict(record.spec)
-    if deployment.paused != record.paused:
-        deployment = replace(deployment, paused=record.paused)
-    return deployment
 
 
 def next_fire(deployment: Deployment, now: datetime) -> datetime | None:
@@ -149,20 +104,16 @@ def when(moment: datetime) -> str:
 def _record(store: SQLStore, name: str) -> DeploymentRecord:
     record = store.get_deployment(name)
     if record is None:
-        fail(plain(str(deployment_not_found(name))))
+        fail(str(deployment_not_found(name)))
     return record
 
 
 def _stored(store: SQLStore, name: str) -> Deployment:
-    return parse_stored(_record(store, name))
+    return deployment_of(_record(store, name))
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _say(text: str) -> None:
-    console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 def _warn(text: str) -> None:
@@ -265,7 +216,7 @@ def deploy_command(
         fail("give --callable or --command, not both")
     entry_kind = "command" if is_command else "callable" if is_callable else "flow"
     if entry_kind != "command" and len(target) != 1:
-        fail(f"expected one {entry_kind} reference, got {len(target)}: {plain(' '.join(target))}")
+        fail(f"expected one {entry_kind} reference, got {len(target)}: {' '.join(target)}")
     try:
         deployment = deployment_from_options(
             target[0] if len(target) == 1 else target,
@@ -291,7 +242,7 @@ def deploy_command(
             paused=paused,
         )
     except DeploymentError as exc:
-        fail(plain(str(exc)))
+        fail(str(exc))
     now = _now()
     with deployment_store() as store:
         existed = store.get_deployment(name) is not None
@@ -302,27 +253,27 @@ def deploy_command(
 
 def _report_deployed(deployment: Deployment, existed: bool, now: datetime) -> None:
     verb = "Updated" if existed else "Registered"
-    _say(f"{verb} deployment {deployment.name!r}: {deployment.entrypoint} ({deployment.kind}).")
+    say(f"{verb} deployment {deployment.name!r}: {deployment.entrypoint} ({deployment.kind}).")
     _warn_missing_file(deployment)
     schedule = deployment.schedule
     if schedule is None:
-        _say(
+        say(
             "No schedule: it runs when triggered (tideflow trigger NAME) or backfilled "
             "(tideflow backfill NAME --start ... --end ...)."
         )
     else:
-        _say(f"Schedule: {schedule.describe()}.")
+        say(f"Schedule: {schedule.describe()}.")
         times = schedule.next(NEXT_SHOWN, after=now)
         if times:
-            _say("Next fire times:")
+            say("Next fire times:")
             for moment in times:
-                _say(f"  {when(moment)}")
+                say(f"  {when(moment)}")
         else:
-            _say("The schedule has no fire times left.")
+            say("The schedule has no fire times left.")
     if deployment.paused:
-        _say(f"It is paused: tideflow resume {deployment.name} lets it run.")
+        say(f"It is paused: tideflow resume {deployment.name} lets it run.")
     else:
-        _say("The service (tideflow serve) runs it.")
+        say("The service (tideflow serve) runs it.")
 
 
 def _warn_missing_file(deployment: Deployment) -> None:
@@ -352,15 +303,19 @@ def deployments_command(
     rows: list[dict[str, Any]] = []
     with deployment_store() as store:
         for record in store.list_deployments():
-            deployment = parse_stored(record)
             last = store.list_flow_runs(deployment=record.name, limit=1)
+            try:
+                deployment = deployment_of(record)
+            except UNREADABLE as exc:  # listed, so it can be seen and deleted
+                rows.append(_unreadable_json(record, exc))
+                continue
             rows.append(_deployment_json(record, deployment, last[0] if last else None, now))
     if as_json:
         print_json(rows)
     elif rows:
         console.print(_deployments_table(rows))
     else:
-        _say("No deployments: add one with tideflow deploy or tideflow serve --file tideflow.toml.")
+        say("No deployments: add one with tideflow deploy or tideflow serve --file tideflow.toml.")
 
 
 def _deployment_json(
@@ -391,6 +346,15 @@ def _deployment_json(
     }
 
 
+def _unreadable_json(record: DeploymentRecord, error: Exception) -> dict[str, Any]:
+    return {
+        "name": record.name,
+        "error": f"its stored spec cannot be read: {error}",
+        "paused": record.paused,
+        "spec": record.spec,
+    }
+
+
 def _deployments_table(rows: list[dict[str, Any]]) -> Table:
     table = Table(title_justify="left")
     table.add_column("Name")
@@ -401,6 +365,9 @@ def _deployments_table(rows: list[dict[str, Any]]) -> Table:
     table.add_column("Last run")
     table.add_column("Scheduled (UTC)")
     for row in rows:
+        if "error" in row:
+            table.add_row(plain(row["name"]), "-", f"[red]{plain(row['error'])}[/]")
+            continue
         last = row["last_run"]
         table.add_row(
             plain(row["name"]),
@@ -432,10 +399,10 @@ def pause_command(name: Annotated[str, typer.Argument(help=_NAME_HELP)]) -> None
     """
     with deployment_store() as store:
         if _record(store, name).paused:
-            _say(f"Deployment {name!r} is already paused.")
+            say(f"Deployment {name!r} is already paused.")
             return
         store.set_deployment_paused(name, True, _now())
-    _say(f"Paused deployment {name!r}; tideflow resume {name} lets it run again.")
+    say(f"Paused deployment {name!r}; tideflow resume {name} lets it run again.")
 
 
 def resume_command(name: Annotated[str, typer.Argument(help=_NAME_HELP)]) -> None:
@@ -447,7 +414,7 @@ def resume_command(name: Annotated[str, typer.Argument(help=_NAME_HELP)]) -> Non
     now = _now()
     with deployment_store() as store:
         if not _record(store, name).paused:
-            _say(f"Deployment {name!r} is not paused.")
+            say(f"Deployment {name!r} is not paused.")
             return
         # Planned up to now first, so a service ticking in between cannot catch the pause up.
         store.advance_deployment(name, now)
@@ -455,7 +422,7 @@ def resume_command(name: Annotated[str, typer.Argument(help=_NAME_HELP)]) -> Non
         deployment = _stored(store, name)
     upcoming = next_fire(deployment, now)
     after = f"; next fire time {when(upcoming)}" if upcoming is not None else ""
-    _say(f"Resumed deployment {name!r}{after}.")
+    say(f"Resumed deployment {name!r}{after}.")
 
 
 # -- tideflow trigger ----------------------------------------------------------------------------
@@ -477,7 +444,7 @@ def trigger_command(
     overrides = parse_params(param or [])
     with deployment_store() as store:
         trigger(store, name, overrides)
-    _say("The service (tideflow serve) starts it.")
+    say("The service (tideflow serve) starts it.")
 
 
 def trigger(store: SQLStore, name: str, overrides: dict[str, Any] | None = None) -> str:
@@ -488,7 +455,7 @@ def trigger(store: SQLStore, name: str, overrides: dict[str, Any] | None = None)
     run = new_run(deployment, _now())
     run = replace(run, parameters={**run.parameters, **(overrides or {})})
     store.create_flow_run(run)
-    _say(f"Triggered run {run.id} of deployment {name!r}: tideflow logs {run.id} --follow")
+    say(f"Triggered run {run.id} of deployment {name!r}: tideflow logs {run.id} --follow")
     if deployment.paused:
         _warn(f"deployment {name!r} is paused: the run waits until tideflow resume {name}")
     return run.id
@@ -512,11 +479,11 @@ def delete_command(
         if not yes and not typer.confirm(
             f"Delete deployment {name!r}? Its recorded runs stay in the history"
         ):
-            _say("Nothing deleted.")
+            say("Nothing deleted.")
             raise typer.Exit(1)
         waiting = store.list_flow_runs(deployment=name, states={"Scheduled"}, limit=None)
         if not store.delete_deployment(name):
-            fail(plain(str(deployment_not_found(name))))
+            fail(str(deployment_not_found(name)))
         now = _now()
         message = f"Cancelled: deployment {name!r} was deleted."
         cancelled = sum(
@@ -524,7 +491,7 @@ def delete_command(
             for run in waiting
         )
     more = f"; cancelled its {cancelled} waiting run(s)" if cancelled else ""
-    _say(f"Deleted deployment {name!r}{more}. Its recorded runs stay in the history.")
+    say(f"Deleted deployment {name!r}{more}. Its recorded runs stay in the history.")
 
 
 # -- tideflow backfill ---------------------------------------------------------------------------
@@ -571,11 +538,11 @@ def backfill_command(
         return
     total = len(created) + len(present)
     if not total:
-        _say(f"No fire time of {name!r} falls in the window; nothing to backfill.")
+        say(f"No fire time of {name!r} falls in the window; nothing to backfill.")
         return
     times = [row["scheduled_start_time"] for row in created] + present
     span = f"{_minutes(min(times))} to {_minutes(max(times))} UTC"
-    _say(
+    say(
         f"Backfill of {name!r}, {total} fire time(s) from {span}: created {len(created)} "
         f"waiting run(s), {len(present)} already had a run."
     )
@@ -601,4 +568,4 @@ def _parse_time(option: str, text: str) -> datetime:
     try:
         return datetime.fromisoformat(text)
     except ValueError:
-        fail(f"{option}: invalid ISO datetime {plain(repr(text))}; use e.g. 2026-03-01T06:00")
+        fail(f"{option}: invalid ISO datetime {text!r}; use e.g. 2026-03-01T06:00")

@@ -22,7 +22,16 @@ from rich.markup import escape
 
 from tideflow.cli.output import fail, format_seconds
 from tideflow.durations import format_duration, parse_duration
-from tideflow.store import FlowRunRecord, LogLine, RunStore, StoreError, TaskRunRecord, open_store
+from tideflow.errors import TideflowError
+from tideflow.store import (
+    FlowRunRecord,
+    LogLine,
+    RunStore,
+    StoreError,
+    TaskRunRecord,
+    configured_location,
+    open_store,
+)
 
 __all__ = [
     "history_store",
@@ -30,6 +39,7 @@ __all__ = [
     "iso",
     "log_json",
     "minutes",
+    "opened_store",
     "parse_age",
     "plain",
     "print_json",
@@ -49,8 +59,38 @@ def history_store() -> Iterator[RunStore]:
     :class:`~tideflow.store.StoreError` raised inside the block (an unknown run id, a locked file)
     print one ``Error:`` line and exit with status 2.
     """
+    with opened_store(honour_off=True) as store:
+        yield store
+
+
+_SQL_NEEDED = (
+    "deployments live in the run store, which the service, its runs and every tideflow "
+    "command share, so they need a SQL store (SQLite or PostgreSQL)"
+)
+_SQL_HINT = (
+    "unset TIDEFLOW_DATABASE_URL to use $TIDEFLOW_HOME/tideflow.db, or set it to a sqlite:/// "
+    "or postgresql+psycopg:// URL"
+)
+
+
+@contextmanager
+def opened_store(*, honour_off: bool = False, sql_only: bool = False) -> Iterator[RunStore]:
+    """The configured run store, closed afterwards: what every command that reads or writes
+    the store opens.
+
+    With ``honour_off``, ``TIDEFLOW_STORE=off`` is an error (it turns off the run history the
+    command would read); without it the store is opened anyway (it turns off recording, not the
+    store deployments live in). With ``sql_only``, an in-memory store is refused: the service
+    and its runs are other processes. A store that cannot be opened and any Tideflow error
+    raised inside the block (an unknown run or deployment, a locked file, a bad schedule) print
+    one ``Error:`` line and exit with status 2.
+    """
+    from tideflow.store.sql import SQLStore
+
     try:
-        store = open_store()
+        store = open_store() if honour_off else open_store(configured_location())
+    except OSError as exc:  # $TIDEFLOW_HOME cannot be created
+        fail(f"cannot create the run store's directory: {exc}")
     except StoreError as exc:
         fail(str(exc))
     if store is None:
@@ -59,9 +99,15 @@ def history_store() -> Iterator[RunStore]:
             f"run history is turned off (TIDEFLOW_STORE={setting}); "
             "unset it to record and read runs"
         )
+    if sql_only and (not isinstance(store, SQLStore) or store.where in (":memory:", "")):
+        store.close()
+        fail(
+            f"{_SQL_NEEDED}, not {configured_location()} (in memory: other processes cannot "
+            f"see it, and it is gone when this command ends); {_SQL_HINT}"
+        )
     try:
         yield store
-    except StoreError as exc:
+    except TideflowError as exc:
         fail(str(exc))
     finally:
         store.close()

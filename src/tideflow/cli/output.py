@@ -6,34 +6,47 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from tideflow import states
 from tideflow.engine.report import TaskRow
 
-STATE_STYLES = {
-    "Success": "green",
-    "Failed": "red",
-    "TriggerFailed": "red",
-    "TimedOut": "red",
-    "Crashed": "red",
-    "Skipped": "dim",
-    "Cancelled": "yellow",
-    "Paused": "yellow",
-    "Pending": "dim",
-}
+# The first class a state is (a subclass of) picks its style: Skipped before Success.
+_STYLES: tuple[tuple[type[states.State], str], ...] = (
+    (states.Failed, "red"),
+    (states.Skipped, "dim"),
+    (states.Success, "green"),
+    (states.Cancelled, "yellow"),
+    (states.Paused, "yellow"),
+    (states.Running, "cyan"),
+    (states.Pending, "dim"),
+)
 
 console = Console()
 err_console = Console(stderr=True)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    """Print ``Error: message`` on standard error and exit with ``code``."""
-    err_console.print(f"[bold red]Error:[/] {message}", highlight=False, soft_wrap=True)
+    """Print ``Error: message`` on standard error and exit with ``code``. The message is
+    printed as written: brackets in it (a name, a value) are not read as markup."""
+    err_console.print(f"[bold red]Error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
+def say(text: str) -> None:
+    """Print ``text`` as written (no markup, no highlighting), wrapping softly."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
 def styled_state(name: str) -> str:
-    return f"[{STATE_STYLES.get(name, 'default')}]{name}[/]"
+    """``name`` in the colour of its kind of state (failed red, succeeded green, ...)."""
+    try:
+        cls = states.state_from_name(name)
+    except ValueError:
+        return escape(name)
+    style = next((style for base, style in _STYLES if issubclass(cls, base)), "default")
+    return f"[{style}]{name}[/]"
 
 
 def format_seconds(seconds: float | None) -> str:

@@ -35,6 +35,7 @@ from tideflow.cli.history import (
 from tideflow.cli.output import console, fail, styled_state, task_table
 from tideflow.engine.report import TaskRow
 from tideflow.store import FlowRunRecord, TaskRunRecord
+from tideflow.store.records import STATE_NAMES
 
 __all__ = ["SHORT_ID", "runs_app", "state_names"]
 
@@ -55,7 +56,6 @@ def _state_classes() -> dict[str, type[states.State]]:
 
 
 _STATE_CLASSES = _state_classes()
-_STORED = sorted(cls.__name__ for cls in states.TRANSITIONS)  # the names runs are stored under
 
 
 def state_names(requested: Iterable[str]) -> set[str]:
@@ -73,7 +73,9 @@ def state_names(requested: Iterable[str]) -> set[str]:
         if cls is None:
             valid = ", ".join(sorted(c.__name__ for c in _STATE_CLASSES.values()))
             fail(f"--state: unknown state {text!r}; valid states (any case): {valid}")
-        names.update(name for name in _STORED if issubclass(states.state_from_name(name), cls))
+        names.update(
+            name for name in sorted(STATE_NAMES) if issubclass(states.state_from_name(name), cls)
+        )
     return names
 
 

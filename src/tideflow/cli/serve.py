@@ -22,11 +22,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from tideflow.cli.deployments import deployment_store, next_fire, parse_stored, trigger, when
+from tideflow.cli.deployments import deployment_store, next_fire, trigger, when
 from tideflow.cli.history import plain
-from tideflow.cli.output import console, fail
+from tideflow.cli.output import console, fail, say
 from tideflow.deployments import Deployment, load_deployments
 from tideflow.errors import DeploymentError
+from tideflow.store.base import deployment_not_found
 
 if TYPE_CHECKING:
     from tideflow.store.sql import SQLStore
@@ -78,34 +79,39 @@ def serve_command(
         try:
             deployments = load_deployments(file)
         except DeploymentError as exc:
-            fail(plain(str(exc)))
+            fail(str(exc))
     from tideflow.service.daemon import Service
 
     with deployment_store() as store:
+        declared = {deployment.name for deployment in deployments}
+        for name in now or ():  # before anything is registered or started
+            if name not in declared and store.get_deployment(name) is None:
+                fail(f"--now {name}: {deployment_not_found(name)}")
         source = None if file is None else str(file.resolve())
         service = Service(store, deployments, tick=tick, grace=grace, source=source)
-        _banner(store, file, len(deployments), grace)
+        _banner(store, service.registry.snapshot()[0], file, len(deployments), grace)
         for name in now or ():
             trigger(store, name)
         with _service_logging():
             service.run()
 
 
-def _banner(store: SQLStore, file: Path | None, from_file: int, grace: float) -> None:
+def _banner(
+    store: SQLStore, deployments: list[Deployment], file: Path | None, from_file: int, grace: float
+) -> None:
     now = datetime.now(UTC)
-    _say(f"Tideflow service, run store {store.where}")
+    say(f"Tideflow service, run store {store.where}")
     if file is not None:
-        _say(f"Registered {from_file} deployment(s) from {file}.")
-    records = store.list_deployments()
-    if records:
-        console.print(_table([parse_stored(record) for record in records], now))
+        say(f"Registered {from_file} deployment(s) from {file}.")
+    if deployments:  # as the service sees them: one whose stored spec is bad is left out
+        console.print(_table(deployments, now))
     else:
-        _say("No deployments yet: add them with tideflow deploy; the service picks them up.")
-    _say(
+        say("No deployments yet: add them with tideflow deploy; the service picks them up.")
+    say(
         "Look at it from another terminal: tideflow runs | tideflow runs show RUN_ID | "
         "tideflow logs RUN_ID --follow | tideflow metrics FLOW | tideflow deployments"
     )
-    _say(f"Ctrl-C to stop (runs in progress get {grace:g} s to finish).")
+    say(f"Ctrl-C to stop (runs in progress get {grace:g} s to finish).")
 
 
 def _table(deployments: list[Deployment], now: datetime) -> Table:
@@ -129,10 +135,6 @@ def _table(deployments: list[Deployment], now: datetime) -> Table:
             status,
         )
     return table
-
-
-def _say(text: str) -> None:
-    console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 @contextmanager

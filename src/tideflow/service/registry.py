@@ -23,7 +23,7 @@ from tideflow.errors import DeploymentError, ScheduleError
 from tideflow.planner import History, RunRef
 from tideflow.store import DeploymentRecord, FlowRunRecord, RunStore
 
-__all__ = ["SOURCE_KEY", "Registry", "register"]
+__all__ = ["SOURCE_KEY", "UNREADABLE", "Registry", "deployment_of", "register"]
 
 log = logging.getLogger("tideflow.service")
 
@@ -109,14 +109,28 @@ class Registry:
         cached = self._parsed.get(record.name)
         if cached is None or cached[0] != record.updated_at:
             try:
-                parsed: Deployment | None = Deployment.from_dict(record.spec)
-            except (DeploymentError, ScheduleError, KeyError, TypeError, ValueError) as exc:
-                log.error(
-                    "Deployment %r is left out: its stored spec is invalid: %s", record.name, exc
-                )
+                parsed: Deployment | None = deployment_of(record)
+            except UNREADABLE as exc:
+                log.error("Deployment %r is left out, its stored spec is bad: %s", record.name, exc)
                 parsed = None
-            if parsed is not None and parsed.paused != record.paused:
-                parsed = replace(parsed, paused=record.paused)
             cached = (record.updated_at, parsed)
             self._parsed[record.name] = cached
         return cached[1]
+
+
+UNREADABLE = (DeploymentError, ScheduleError, KeyError, TypeError, ValueError, AttributeError)
+"""What :func:`deployment_of` raises for a stored spec it cannot read (hand-edited, or written by
+another release)."""
+
+
+def deployment_of(record: DeploymentRecord) -> Deployment:
+    """The deployment ``record`` holds, with the record's paused flag (``tideflow pause`` sets
+    the record, not the spec).
+
+    Raises:
+        One of :data:`UNREADABLE`: the stored spec cannot be read.
+    """
+    deployment = Deployment.from_dict(record.spec)
+    if deployment.paused != record.paused:
+        deployment = replace(deployment, paused=record.paused)
+    return deployment

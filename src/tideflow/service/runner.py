@@ -40,6 +40,7 @@ from tideflow.engine.parameters import resolve_parameters
 from tideflow.entrypoints import load_flow, load_module, split_ref
 from tideflow.executors.base import Executor
 from tideflow.flow import Flow
+from tideflow.service.registry import deployment_of
 from tideflow.store import FlowRunRecord, LogLine, RunStore, configured_location, open_store
 from tideflow.store.base import deployment_not_found
 
@@ -128,7 +129,7 @@ def stored_deployment(store: RunStore, name: str) -> Deployment:
     found = store.get_deployment(name)
     if found is None:
         raise deployment_not_found(name)
-    return Deployment.from_dict(found.spec)
+    return deployment_of(found)
 
 
 def run_claimed(store: RunStore, run_id: str, loaded: Loaded) -> str:
