@@ -306,6 +306,26 @@ def test_a_long_outage_of_a_one_second_schedule_is_not_walked_slot_by_slot(
     assert consumed < 1_000  # 30 days hold 2,592,000 fire times
 
 
+@pytest.mark.parametrize("catchup", ["latest", "none", "all"])
+def test_a_tick_with_nothing_due_looks_at_one_fire_time_only(
+    catchup: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The service plans every deployment every tick; almost always nothing is due.
+    searches = 0
+    real = planner._fire_times
+
+    def counting(schedule: Schedule, after: datetime) -> Iterator[datetime]:
+        nonlocal searches
+        searches += 1
+        return real(schedule, after)
+
+    monkeypatch.setattr(planner, "_fire_times", counting)
+    daily = deployment(schedule=CronSchedule("0 6 * * *"), catchup=catchup)
+    past = History(registered_at=at(0), last_fire=at(6))
+    assert plan(at(15), [daily], {"etl": past}) == []
+    assert searches == 1
+
+
 # -- pausing -------------------------------------------------------------------------------------
 
 

@@ -83,8 +83,9 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args
 
 from tideflow.durations import format_duration, parse_duration
-from tideflow.entrypoints import split_ref
+from tideflow.entrypoints import is_file_ref, split_ref
 from tideflow.errors import DeploymentError, FlowLoadError, ScheduleError
+from tideflow.parameter import parse_assignment
 from tideflow.schedules import CronSchedule, IntervalSchedule, Schedule
 from tideflow.schedules.codec import seconds_number
 from tideflow.schedules.zones import get_zone
@@ -347,11 +348,6 @@ def _instance(kind: type[_T], example: str) -> Callable[[object], _T | None]:
 # -- entrypoints ---------------------------------------------------------------------------------
 
 
-def _is_path(where: str) -> bool:
-    # The same rule tideflow.entrypoints.load_module applies: a file, else a module name.
-    return where.endswith(".py") or "/" in where or "\\" in where
-
-
 def _check_ref(kind: str, target: object) -> str:
     example = "'path/to/file.py:flow' or 'package.module:flow'"
     if kind == "callable":
@@ -364,7 +360,7 @@ def _check_ref(kind: str, target: object) -> str:
         raise _Invalid(str(exc)) from None
     if kind == "callable" and attr is None:
         raise _Invalid(f"{target!r} names no function; use {example}")
-    if not _is_path(where) and not all(part.isidentifier() for part in where.split(".")):
+    if not is_file_ref(where) and not all(part.isidentifier() for part in where.split(".")):
         raise _Invalid(f"{where!r} is neither a .py file nor a module name; use {example}")
     return target
 
@@ -817,7 +813,7 @@ def _entrypoint_from_table(
         return None
     if isinstance(target, str):
         where, attr = split_ref(target)
-        if _is_path(where):
+        if is_file_ref(where):
             where = str(_resolve_path(where, base, always=True))
             target = where if attr is None else f"{where}:{attr}"
     return Entrypoint(kind, target)  # type: ignore[arg-type]  # kind is one of the three
@@ -974,19 +970,13 @@ def _pairs(
     """``KEY=VALUE`` texts as a dict; a malformed one is a problem naming the option."""
     found: dict[str, Any] = {}
     for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key:
-            problems.append(_Problem(option, f"expected KEY=VALUE, got {pair!r}"))
+        try:
+            key, value = parse_assignment(pair, json_value=json_values)
+        except ValueError as exc:
+            problems.append(_Problem(option, str(exc)))
             continue
-        found[key] = _json_or_text(raw) if json_values else raw
+        found[key] = value
     return found
-
-
-def _json_or_text(raw: str) -> Any:
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw
 
 
 def _executor_option(executor: str, workers: int | None) -> dict[str, Any]:

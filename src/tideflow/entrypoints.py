@@ -30,9 +30,18 @@ def split_ref(ref: str) -> tuple[str, str | None]:
     return where, attr
 
 
+def is_file_ref(where: str) -> bool:
+    """Whether ``where`` (the part of a reference before ``:``) names a file, not a module.
+
+    >>> is_file_ref("flows/etl.py"), is_file_ref("package.module")
+    (True, False)
+    """
+    return where.endswith(".py") or "/" in where or "\\" in where
+
+
 def load_module(where: str) -> ModuleType:
     """Import a module given as a file path or a dotted module name."""
-    if where.endswith(".py") or "/" in where or "\\" in where:
+    if is_file_ref(where):
         return _load_file(Path(where))
     try:
         return importlib.import_module(where)

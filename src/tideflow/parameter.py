@@ -10,6 +10,7 @@ valid in Python identifiers, such as ``batch-size``; such parameters are given t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Final
 
@@ -97,3 +98,24 @@ class Parameter(Task):
 
     def __repr__(self) -> str:
         return f"<Parameter: {self.name}>"
+
+
+def parse_assignment(text: str, *, json_value: bool = True) -> tuple[str, Any]:
+    """``"KEY=VALUE"`` as ``(key, value)``, the value read as JSON when it parses (so ``n=3`` is
+    a number and ``name=x`` a string), or kept as text with ``json_value=False``.
+
+    >>> parse_assignment("batch-size=500"), parse_assignment("name=x")
+    (('batch-size', 500), ('name', 'x'))
+
+    Raises:
+        ValueError: ``text`` has no ``=`` or no key.
+    """
+    key, sep, raw = text.partition("=")
+    if not sep or not key:
+        raise ValueError(f"expected KEY=VALUE, got {text!r}")
+    if not json_value:
+        return key, raw
+    try:
+        return key, json.loads(raw)
+    except ValueError:
+        return key, raw

@@ -258,3 +258,21 @@ def test_a_deployment_whose_stored_spec_is_bad_is_left_out_not_the_others(
     assert [d.name for d in deployments] == ["greet"]
     assert set(histories) == {"broken", "greet"}
     assert any("Deployment 'broken' is left out" in r.getMessage() for r in caplog.records)
+
+
+def test_a_slot_already_taken_by_a_backfill_still_moves_the_schedule_on(
+    store: SQLStore, flows: Path, fake_clock: FakeClock, services: list[Service]
+) -> None:
+    dep = deployment(flows)
+    service = Service(store, [dep], clock=fake_clock)
+    services.append(service)
+    next_slot = fake_clock.now() + timedelta(minutes=1)
+    backfilled = new_run(dep, next_slot)
+    store.create_flow_run(backfilled)
+    fake_clock.advance(60)
+    service.tick()
+    runs = store.list_flow_runs(deployment="greet", limit=None)
+    assert [run.scheduled_start_time for run in runs].count(next_slot) == 1
+    record = store.get_deployment("greet")
+    assert record is not None
+    assert record.last_fire == next_slot, "else the planner would ask for the slot every tick"

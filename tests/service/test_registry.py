@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from tideflow.deployments import Deployment, Entrypoint
@@ -62,3 +63,14 @@ def test_the_snapshot_gives_each_deployment_its_waiting_and_active_runs() -> Non
     assert {run.id for run in unfinished} == {waiting.id, active.id}
     held = Registry(store).snapshot({waiting.id})[1]["etl"]
     assert held.waiting == ()
+
+
+def test_taking_paused_out_of_the_file_resumes_without_catching_the_pause_up() -> None:
+    store = MemoryStore()
+    hourly = command("etl", schedule=IntervalSchedule(interval=timedelta(hours=1)))
+    register(store, [replace(hourly, paused=True)], T0)
+    register(store, [hourly], T0 + timedelta(hours=5, minutes=30))
+    record = store.get_deployment("etl")
+    assert record is not None
+    assert record.paused is False
+    assert record.last_fire == T0 + timedelta(hours=5, minutes=30)

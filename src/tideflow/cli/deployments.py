@@ -31,10 +31,16 @@ from tideflow.cli.history import iso, minutes, opened_store, plain, print_json
 from tideflow.cli.output import console, err_console, fail, say, styled_state
 from tideflow.cli.run import parse_params
 from tideflow.deployments import Deployment, deployment_from_options
-from tideflow.entrypoints import split_ref
+from tideflow.entrypoints import is_file_ref, split_ref
 from tideflow.errors import DeploymentError, FlowLoadError
 from tideflow.planner import backfill_times
-from tideflow.service.registry import SOURCE_KEY, UNREADABLE, deployment_of, register
+from tideflow.service.registry import (
+    SOURCE_KEY,
+    UNREADABLE,
+    deployment_of,
+    register,
+    resume,
+)
 from tideflow.store import (
     DeploymentRecord,
     DuplicateRunError,
@@ -285,8 +291,7 @@ def _warn_missing_file(deployment: Deployment) -> None:
         where, _ = split_ref(target)
     except FlowLoadError:
         return
-    is_file = where.endswith(".py") or "/" in where or "\\" in where
-    if is_file and not os.path.exists(where):
+    if is_file_ref(where) and not os.path.exists(where):
         _warn(f"{where} does not exist (yet); runs will fail until it does")
 
 
@@ -416,9 +421,7 @@ def resume_command(name: Annotated[str, typer.Argument(help=_NAME_HELP)]) -> Non
         if not _record(store, name).paused:
             say(f"Deployment {name!r} is not paused.")
             return
-        # Planned up to now first, so a service ticking in between cannot catch the pause up.
-        store.advance_deployment(name, now)
-        store.set_deployment_paused(name, False, now)
+        resume(store, name, now)
         deployment = _stored(store, name)
     upcoming = next_fire(deployment, now)
     after = f"; next fire time {when(upcoming)}" if upcoming is not None else ""

@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import typer
 
 from tideflow.cli.output import console, fail, styled_state, task_table
 from tideflow.errors import FlowLoadError, ParameterError
+from tideflow.parameter import parse_assignment
 
 
 def parse_params(pairs: list[str]) -> dict[str, Any]:
     """``["a=1", "name=x"]`` → ``{"a": 1, "name": "x"}`` (values are JSON when they parse)."""
     params: dict[str, Any] = {}
     for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key:
-            fail(f"bad --param {pair!r}: expected KEY=VALUE, e.g. --param batch-size=500")
         try:
-            params[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            params[key] = raw
+            key, value = parse_assignment(pair)
+        except ValueError:
+            fail(f"bad --param {pair!r}: expected KEY=VALUE, e.g. --param batch-size=500")
+        params[key] = value
     return params
 
 

@@ -23,7 +23,7 @@ from tideflow.errors import DeploymentError, ScheduleError
 from tideflow.planner import History, RunRef
 from tideflow.store import DeploymentRecord, FlowRunRecord, RunStore
 
-__all__ = ["SOURCE_KEY", "UNREADABLE", "Registry", "deployment_of", "register"]
+__all__ = ["SOURCE_KEY", "UNREADABLE", "Registry", "deployment_of", "register", "resume"]
 
 log = logging.getLogger("tideflow.service")
 
@@ -52,6 +52,8 @@ def register(
             spec[SOURCE_KEY] = source
         old = store.get_deployment(deployment.name)
         pause_changed = old is None or old.spec.get("paused") != deployment.paused
+        if old is not None and old.paused and pause_changed and not deployment.paused:
+            resume(store, deployment.name, now)  # "paused = true" taken out of the file
         store.upsert_deployment(
             deployment.name, spec, now, paused=deployment.paused if pause_changed else None
         )
@@ -59,6 +61,15 @@ def register(
         for record in store.list_deployments():
             if record.spec.get(SOURCE_KEY) == source and record.name not in declared:
                 store.delete_deployment(record.name)
+
+
+def resume(store: RunStore, name: str, now: datetime) -> None:
+    """Resume deployment ``name``: its schedule goes on from ``now``. Fire times during the
+    pause are never run (a pause means "do not run"), so the schedule is first marked planned
+    up to ``now``, before the pause is lifted: a service ticking in between cannot catch the
+    pause up."""
+    store.advance_deployment(name, now)
+    store.set_deployment_paused(name, False, now)
 
 
 class Registry:
