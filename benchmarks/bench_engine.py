@@ -62,12 +62,9 @@ def first_run_seconds() -> float:
         "        x = t(x)\n"
         "assert f.run(progress=False).is_successful()\n"  # recorded, as by default
     )
-    best = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
-        best = min(best, time.perf_counter() - started)
-    return best
+    return best_of(
+        3, lambda: subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+    )
 
 
 def python_startup_seconds() -> float:

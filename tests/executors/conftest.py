@@ -26,7 +26,7 @@ import dask
 import pytest
 from distributed import LocalCluster
 from tests.executors import flows
-from tests.executors.support import ChildProcesses, executors_on
+from tests.executors.support import ChildProcesses, executors_on, local_cluster
 
 from tideflow.executors import Executor
 
@@ -52,16 +52,7 @@ def dask_cluster(dask_scratch: Path) -> Iterator[LocalCluster]:
     Shared because a cluster takes a second or two to start; ``DaskExecutor`` connects to it by
     address. The create-a-cluster-per-run path is tested in ``test_dask_executor.py``.
     """
-    with LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=":0",  # any free port: never clash with another cluster
-        # silence_logs would lower the level of every StreamHandler on the "distributed"
-        # logger for as long as the cluster lives - pytest's caplog handler included - so
-        # later tests in the session would stop capturing log records.
-        silence_logs=False,
-    ) as cluster:
+    with local_cluster(dask_scratch) as cluster:
         yield cluster
 
 

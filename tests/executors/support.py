@@ -1,15 +1,19 @@
-"""Helpers for the executor tests: waiting on a deadline, and watching child processes."""
+"""Helpers for the executor tests (and the reference flows' tests): the executors and the session
+cluster they run on, waiting on a deadline, and watching child processes."""
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from multiprocessing import resource_tracker
+from pathlib import Path
 from typing import Any
 
+import dask
 import psutil
 import pytest
+from distributed import LocalCluster
 
 from tideflow import Flow
 from tideflow.executors import DaskExecutor, Executor, LocalDaskExecutor, LocalExecutor
@@ -29,6 +33,32 @@ def executors_on(cluster_fixture: str) -> dict[str, ExecutorFactory]:
             address=request.getfixturevalue(cluster_fixture).scheduler_address
         ),
     }
+
+
+@contextlib.contextmanager
+def local_cluster(scratch: Path, env: Mapping[str, str] | None = None) -> Iterator[LocalCluster]:
+    """A LocalCluster of two worker processes with one thread each, its scratch files (scheduler
+    and worker folders, lock files) in ``scratch``, its workers started with ``env`` added to
+    their environment when given.
+
+    A session fixture shares one, because a cluster takes a second or two to start.
+    """
+    options: dict[str, Any] = {} if env is None else {"env": dict(env)}
+    with (
+        dask.config.set({"temporary-directory": str(scratch)}),
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",  # any free port: never clash with another cluster
+            # silence_logs would lower the level of every StreamHandler on the "distributed"
+            # logger for as long as the cluster lives - pytest's caplog handler included - so
+            # later tests in the session would stop capturing log records.
+            silence_logs=False,
+            **options,
+        ) as cluster,
+    ):
+        yield cluster
 
 
 def wait_until(condition: Callable[[], object], timeout: float, what: str) -> None:

@@ -5,7 +5,8 @@ The flows find their data through ``$TIDEFLOW_INCIDENTS``, which every process r
 the test process (``incidents`` sets it with monkeypatch), a process pool's workers (spawned
 during the test, so they inherit it) and Dask workers. The session's LocalCluster starts its
 workers before any test runs, so it hands them the variable (and a ``TIDEFLOW_HOME`` of their
-own for the Parquet cache) explicitly, through the nannies' ``env``.
+own for the Parquet cache) explicitly, through the nannies' ``env``. The cluster is otherwise
+the executor tests' one (``local_cluster`` in ``tests/executors/support.py``).
 
 Unlike the executor tests (``tests/executors/conftest.py``), nothing here needs pickling by
 value: the flows' tasks live in an installed module, ``tideflow.reference.flows``, which the
@@ -17,10 +18,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import dask
 import pytest
 from distributed import LocalCluster
-from tests.executors.support import executors_on
+from tests.executors.support import executors_on, local_cluster
 
 from tideflow.executors import Executor
 from tideflow.reference import write_incidents_zip
@@ -55,17 +55,7 @@ def reference_cluster(
         "TIDEFLOW_HOME": str(home),
         "TIDEFLOW_STORE": "off",
     }
-    with (
-        dask.config.set({"temporary-directory": str(scratch)}),
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",
-            silence_logs=False,  # see tests/executors/conftest.py: it would mute caplog
-            env=env,
-        ) as cluster,
-    ):
+    with local_cluster(scratch, env=env) as cluster:
         yield cluster
 
 

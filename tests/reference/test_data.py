@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from tests.reference.support import REAL_ZIP, REAL_ZIP_SHA256, needs_real_data
 
 from tideflow.errors import DataError, TideflowError
 from tideflow.reference import data
@@ -29,16 +30,6 @@ from tideflow.reference.data import (
 from tideflow.reference.schema import PRIORITIES, conform, dtype_names
 from tideflow.reference.synthetic import generate_incidents, write_incidents_zip
 from tideflow.store import default_home
-
-ROOT = Path(__file__).parents[2]
-REAL_DIR = ROOT.parent / "shared" / "data" / "incident_event_log"
-REAL_ZIP = REAL_DIR / "incident_event_log.csv.zip"
-REAL_ZIP_SHA256 = "b2c1ef2bf8b1246eb8967b96c62512a840a014935962984fd4f6f9b77d9afe99"
-
-needs_real_data = pytest.mark.skipif(
-    not REAL_ZIP.is_file(), reason=f"the real incident log is not at {REAL_ZIP}"
-)
-
 
 # -- fixtures ---------------------------------------------------------------------------------
 
@@ -415,6 +406,27 @@ def test_offline_the_loader_falls_back_to_synthetic_data_and_says_so(
     assert [(r.levelno, r.getMessage()) for r in warnings] == [(logging.WARNING, loaded.note)]
     assert capsys.readouterr() == ("", "")
     pd.testing.assert_frame_equal(loaded.frame, generate_incidents(100, seed=3))
+
+
+def test_a_download_that_cannot_be_saved_is_a_download_failure(
+    zip_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serve(monkeypatch, lambda url: zip_path.read_bytes())
+    regular_file = tmp_path / "home"
+    regular_file.write_text("not a directory")
+    cache_dir = regular_file / "cache" / "incidents"  # cannot be made: its parent is a file
+    downloads = cache_dir / "downloads"
+    with pytest.raises(DataError) as caught:
+        load_incidents(URL, cache_dir=cache_dir, fallback=False)
+    message = str(caught.value)
+    assert message.startswith(f"cannot save the download of {URL} in {downloads}: ")
+    assert "; set TIDEFLOW_HOME to a writable directory; check the network" in message
+    assert isinstance(caught.value.__cause__.__cause__, OSError)  # via download()'s DataError
+
+    loaded = load_incidents(URL, cache_dir=cache_dir, synthetic_rows=569, seed=3)
+    assert loaded.synthetic
+    assert loaded.note.startswith(f"SYNTHETIC DATA: cannot save the download of {URL} in ")
+    assert loaded.frame["number"].nunique() == 100
 
 
 def test_the_fallback_is_reproducible_and_keyed_by_its_recipe(

@@ -4,6 +4,7 @@ end on every executor, and what a run leaves in the store and shows through the 
 from __future__ import annotations
 
 import logging
+import urllib.error
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -12,11 +13,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from tests.reference.support import REAL_ZIP, ROOT, needs_real_data
 from typer.testing import CliRunner
 
 from tideflow.cli import app
 from tideflow.entrypoints import load_flow
-from tideflow.executors import Executor
+from tideflow.executors import Executor, LocalExecutor
 from tideflow.flow import Flow
 from tideflow.reference import IncidentData, generate_incidents, tickets
 from tideflow.reference.flows import (
@@ -38,8 +40,6 @@ from tideflow.schedules import IntervalClock
 from tideflow.states import State
 from tideflow.store import MemoryStore, RunStore, open_store
 
-ROOT = Path(__file__).parents[2]
-REAL_ZIP = ROOT.parent / "shared" / "data" / "incident_event_log" / "incident_event_log.csv.zip"
 HOUR = 3600.0
 
 runner = CliRunner()
@@ -315,9 +315,50 @@ def test_synthetic_data_is_a_warning_in_the_runs_log(synthetic: str) -> None:
     assert [(w.task_key, w.message) for w in warnings] == [("get_ticket_data_batch", synthetic)]
 
 
-needs_real_data = pytest.mark.skipif(
-    not REAL_ZIP.is_file(), reason=f"the real incident log is not at {REAL_ZIP}"
-)
+def test_synthetic_data_is_a_warning_of_every_task_that_loads_it(synthetic: str) -> None:
+    store = MemoryStore()
+    state = backtest_flow.run(resamples=0, store=store)
+    assert state.is_successful(), state
+    weeks = result_of(state, backtest_flow, "get_closing_weeks")
+    (run,) = store.list_flow_runs()
+    warned = [line.task_key for line in store.logs(run.id) if line.level == "WARNING"]
+    assert len(warned) == 1 + len(weeks)  # get_closing_weeks, and each week's get_week_batch
+    assert sum(key.startswith("get_week_batch") for key in warned) == len(weeks)
+    assert all(line.message == synthetic for line in store.logs(run.id) if line.level == "WARNING")
+
+
+@pytest.fixture
+def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No network: every download of the real loader fails, as a refused connection does."""
+
+    def unreachable(url: str, timeout: float) -> object:
+        raise urllib.error.URLError(ConnectionRefusedError(111, "Connection refused"))
+
+    monkeypatch.setattr("tideflow.reference.data.urllib.request.urlopen", unreachable)
+    monkeypatch.setenv("TIDEFLOW_INCIDENTS", "http://127.0.0.1:1/x.zip")
+    monkeypatch.setenv("TIDEFLOW_HOME", str(tmp_path))  # the cache dir
+    clear_ticket_cache()
+    yield
+    clear_ticket_cache()
+
+
+@pytest.mark.usefixtures("offline")
+def test_offline_the_synthetic_fallback_is_said_in_the_runs_log() -> None:
+    store = MemoryStore()
+    state = evaluation_flow.run(
+        parameters={"batch-size": 10},
+        run_on_schedule=False,
+        executor=LocalExecutor(),
+        store=store,
+    )
+    assert state.is_successful(), state
+    assert ticket_data().synthetic
+    (run,) = store.list_flow_runs()
+    warnings = [line for line in store.logs(run.id) if line.level == "WARNING"]
+    said = [w for w in warnings if "SYNTHETIC DATA" in w.message]
+    assert said, [(w.task_key, w.message) for w in store.logs(run.id)]
+    assert {w.task_key for w in said} == {"get_ticket_data_batch"}
+    assert said[-1].message.startswith("SYNTHETIC DATA: cannot download http://127.0.0.1:1/x.zip")
 
 
 @needs_real_data

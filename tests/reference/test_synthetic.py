@@ -13,14 +13,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from tests.reference.support import PROFILE
 
 from tideflow.reference.csvtext import HEADER, read_incident_csv
 from tideflow.reference.distributions import IMPACT_URGENCY_PRIORITY
 from tideflow.reference.schema import COLUMNS, PRIORITIES, dtype_names
 from tideflow.reference.synthetic import DEFAULT_START, generate_incidents, write_incidents_zip
 
-ROOT = Path(__file__).parents[2]
-PROFILE = ROOT.parent / "shared" / "data" / "incident_event_log" / "profile.json"
 LARGE = 25_000
 
 

@@ -40,6 +40,8 @@ from tideflow.reference.schema import (
     conform,
 )
 
+MEMBER: Final = "incident_event_log.csv"
+"""The CSV's file name, as a member of UCI's zip."""
 HEADER: Final = ",".join(COLUMNS)
 
 

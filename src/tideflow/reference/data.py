@@ -47,7 +47,7 @@ from typing import Final
 import pandas as pd
 
 from tideflow.errors import DataError
-from tideflow.reference.csvtext import read_incident_csv
+from tideflow.reference.csvtext import MEMBER, read_incident_csv
 from tideflow.reference.schema import conform
 from tideflow.reference.synthetic import GENERATOR_VERSION, generate_incidents
 from tideflow.store import default_home
@@ -71,7 +71,6 @@ DEFAULT_SOURCE: Final = (
     "incident+management+process+enriched+event+log.zip"
 )
 SOURCE_ENV: Final = "TIDEFLOW_INCIDENTS"
-MEMBER: Final = "incident_event_log.csv"
 DOWNLOAD_TIMEOUT: Final = 20.0  # seconds
 CACHE_VERSION: Final = 1  # bump when the cached table's layout changes
 REAL_EVENTS: Final = 141_712
@@ -174,7 +173,8 @@ def download(url: str, cache_dir: Path, *, timeout: float = DOWNLOAD_TIMEOUT) ->
     """The local copy of ``url`` in ``cache_dir/downloads``, downloaded first if it is not there.
 
     Raises:
-        DataError: the URL cannot be read (no network, refused, HTTP error, timeout).
+        DataError: the URL cannot be read (no network, refused, HTTP error, timeout), or the
+            download cannot be saved in ``cache_dir`` (not writable, disk full).
     """
     target = cache_dir / "downloads" / _download_name(url)
     if target.is_file():
@@ -185,8 +185,14 @@ def download(url: str, cache_dir: Path, *, timeout: float = DOWNLOAD_TIMEOUT) ->
             data: bytes = response.read()
     except (OSError, http.client.HTTPException, ValueError) as exc:
         raise DataError(f"cannot download {url}: {_reason(exc)}") from exc
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomically(target, lambda path: path.write_bytes(data))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomically(target, lambda path: path.write_bytes(data))
+    except OSError as exc:
+        raise DataError(
+            f"cannot save the download of {url} in {target.parent}: {exc}; set TIDEFLOW_HOME "
+            "to a writable directory"
+        ) from exc
     logger.info("downloaded %s (%d bytes) to %s", url, len(data), target)
     return target
 

@@ -117,7 +117,6 @@ REPEAT: Final[dict[str, float]] = {
     "Awaiting Vendor": 0.6195, "Awaiting Evidence": 0.3684, "Resolved": 0.02, "Closed": 0.0023,
     "-100": 0.6,
 }
-MAX_EVENTS: Final = 58
 
 # Histograms in days: (upper bound of the bin, incidents); the last bin is [180, 341).
 OPENED_TO_RESOLVED_DAYS: Final[tuple[tuple[float, int], ...]] = (

@@ -104,15 +104,15 @@ PRIORITY_HOURS: Final[Mapping[str, float]] = {
 DEFAULT_HOURS: Final = 180.0
 """The prediction for a priority the table does not know (or a missing one)."""
 
-METRICS: Final[list[str]] = ["mae", "medae", "mse", "r2"]
-"""The metrics every trial and every backtest week is scored on."""
-
 _SCORERS: Final[Mapping[str, Callable[..., Any]]] = {
     "mae": mean_absolute_error,
     "medae": median_absolute_error,
     "mse": mean_squared_error,
     "r2": r2_score,
 }
+
+METRICS: Final[list[str]] = list(_SCORERS)
+"""The metrics every trial and every backtest week is scored on: mae, medae, mse, r2."""
 
 MIN_WEEK_TICKETS: Final = 2
 """The backtest scores weeks with at least this many closed tickets (R² needs two)."""
@@ -160,8 +160,9 @@ def get_target(df: pd.DataFrame) -> np.ndarray:
 def predict(df: pd.DataFrame) -> np.ndarray:
     """The heuristic's time to close, in seconds: :data:`PRIORITY_HOURS` of each ticket's
     priority, :data:`DEFAULT_HOURS` for any other value."""
-    hours = (PRIORITY_HOURS.get(str(priority), DEFAULT_HOURS) for priority in df["priority"])
-    return np.fromiter(hours, dtype=float, count=len(df)) * 3600.0
+    hours = df["priority"].astype(object).map(PRIORITY_HOURS).astype(float).fillna(DEFAULT_HOURS)
+    seconds: np.ndarray = hours.to_numpy(dtype=float) * 3600.0
+    return seconds
 
 
 @task
@@ -195,9 +196,7 @@ def write_trial_summary(summary: dict[str, Any]) -> dict[str, Any]:
     """Log the summary and record its metrics and ``num_obs``; the summary is kept as the run's
     result (``store.results(run_id)``, kind ``result``)."""
     _logger().info("trial summary: %s", json.dumps(summary, sort_keys=True))
-    for name, value in summary["metrics"].items():
-        log_metric(name, value)
-    log_metric("num_obs", summary["num_obs"])
+    _log_scores(summary["metrics"], summary["num_obs"])
     return summary
 
 
@@ -242,7 +241,7 @@ def get_closing_weeks() -> list[str]:
 @task
 def get_week_batch(week: str) -> pd.DataFrame:
     """The tickets closed in ISO week ``week``."""
-    return ticket_data().week(week)
+    return _tickets().week(week)
 
 
 @task
@@ -256,9 +255,7 @@ def evaluate_week(
     metrics = {name: score(y_true, y_pred, name) for name in METRICS}
     seed = zlib.crc32(week.encode())
     intervals = bootstrap_intervals(y_true, y_pred, count, seed=seed) if count else {}
-    for name, value in metrics.items():
-        log_metric(name, value)
-    log_metric("num_obs", len(y_true))
+    _log_scores(metrics, len(y_true))
     result = {
         "week": week,
         "num_obs": len(y_true),
@@ -355,6 +352,13 @@ def _tickets() -> TicketData:
     if data.synthetic:
         _logger().warning("%s", data.note)
     return data
+
+
+def _log_scores(metrics: Mapping[str, float], num_obs: int) -> None:
+    """Record each metric and ``num_obs`` with :func:`tideflow.log_metric`."""
+    for name, value in metrics.items():
+        log_metric(name, value)
+    log_metric("num_obs", num_obs)
 
 
 def _logger() -> logging.Logger:

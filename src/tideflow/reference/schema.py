@@ -22,6 +22,8 @@ all three are indistinguishable downstream:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Final
 
 import pandas as pd
@@ -97,21 +99,24 @@ DATETIME_DTYPE: Final = "datetime64[ns]"
 STRING_DTYPE: Final = "string"
 
 
+def _dtype_of(column: str) -> str:
+    if column == ID_COLUMN:
+        return STRING_DTYPE
+    if column in DATE_COLUMNS:
+        return DATETIME_DTYPE
+    if column in BOOL_COLUMNS:
+        return "bool"
+    if column in COUNT_COLUMNS:
+        return "int64"
+    return "category"
+
+
+_DTYPES: Final[Mapping[str, str]] = MappingProxyType({c: _dtype_of(c) for c in COLUMNS})
+
+
 def dtype_names() -> dict[str, str]:
-    """The dtype of every column, by name, in column order."""
-    names = {}
-    for column in COLUMNS:
-        if column == ID_COLUMN:
-            names[column] = STRING_DTYPE
-        elif column in DATE_COLUMNS:
-            names[column] = DATETIME_DTYPE
-        elif column in BOOL_COLUMNS:
-            names[column] = "bool"
-        elif column in COUNT_COLUMNS:
-            names[column] = "int64"
-        else:
-            names[column] = "category"
-    return names
+    """The dtype of every column, by name, in column order (a new dict, the caller's to keep)."""
+    return dict(_DTYPES)
 
 
 def conform(frame: pd.DataFrame) -> pd.DataFrame:
@@ -121,7 +126,7 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
     representation details that differ between sources and pandas versions: the datetime unit,
     the string dtype, and categories (sorted, dtype ``string``).
     """
-    columns = {name: _conform_column(frame[name], kind) for name, kind in dtype_names().items()}
+    columns = {name: _conform_column(frame[name], kind) for name, kind in _DTYPES.items()}
     return pd.DataFrame(columns).reset_index(drop=True)
 
 

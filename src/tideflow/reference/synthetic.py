@@ -47,14 +47,13 @@ import numpy as np
 import pandas as pd
 
 from tideflow.reference import distributions as dist
-from tideflow.reference.csvtext import incident_csv_bytes
+from tideflow.reference.csvtext import MEMBER, incident_csv_bytes
 from tideflow.reference.schema import COLUMNS, conform
 
 __all__ = ["DEFAULT_START", "GENERATOR_VERSION", "generate_incidents", "write_incidents_zip"]
 
 GENERATOR_VERSION: Final = 1  # bump when the same seed starts giving different data
 DEFAULT_START: Final = datetime(2016, 2, 29)  # the real log's first day (a Monday)
-MEMBER: Final = "incident_event_log.csv"
 
 Int = np.ndarray  # numpy integer arrays (numpy's own annotations are too wide to help here)
 Rng = np.random.Generator
