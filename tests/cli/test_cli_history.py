@@ -773,6 +773,32 @@ def test_a_history_home_that_cannot_be_created_is_one_error(
     assert result.stderr.startswith("Error: cannot create the run store's directory: ")
 
 
+def test_a_database_url_that_is_not_a_url_is_one_error_naming_it(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TIDEFLOW_DATABASE_URL", "not a url")
+    assert_one_error_line(
+        invoke("runs"),
+        "TIDEFLOW_DATABASE_URL='not a url' is not a database URL",
+        "sqlite:////",
+        "postgresql+psycopg://",
+    )
+    assert list(tmp_path.iterdir()) == []  # no SQLite file called "not a url"
+
+
+def test_a_history_home_that_is_a_file_is_one_error_naming_it(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    home.write_text("not a directory")
+    monkeypatch.setenv("TIDEFLOW_HOME", str(home))
+    assert_one_error_line(
+        invoke("runs"),
+        f"TIDEFLOW_HOME={home} is a file, not a directory; point it at a directory",
+    )
+
+
 def test_a_run_id_with_brackets_is_named_as_typed() -> None:
     result = invoke("runs", "show", "[bold]abc[/bold]")
     assert result.exit_code == 2

@@ -12,6 +12,7 @@ import inspect
 import itertools
 import os
 import sqlite3
+import stat
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -274,6 +275,62 @@ def test_a_database_locked_too_long_is_named_in_the_error(tmp_path: Path) -> Non
 def test_a_missing_directory_is_named_in_the_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="its directory does not exist"):
         sqlite_store(tmp_path / "nowhere" / "tideflow.db")
+
+
+# -- permissions: the history is private -------------------------------------------------------
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_a_new_store_file_and_its_wal_and_shm_files_are_private(tmp_path: Path) -> None:
+    path = tmp_path / "tideflow.db"
+    with sqlite_store(path) as store:
+        store.create_flow_run(run_record("one"))  # the WAL file holds it until a checkpoint
+        siblings = [path, Path(f"{path}-wal"), Path(f"{path}-shm")]
+        assert {p.name: mode(p) for p in siblings} == {p.name: 0o600 for p in siblings}
+
+
+def test_a_store_file_named_by_a_sqlite_url_is_private(tmp_path: Path) -> None:
+    with open_store(f"sqlite:///{tmp_path}/elsewhere.db"):
+        assert mode(tmp_path / "elsewhere.db") == 0o600
+
+
+def test_a_new_tideflow_home_is_private_but_its_parents_are_not_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TIDEFLOW_HOME", str(tmp_path / "parent" / "home"))
+    monkeypatch.delenv("TIDEFLOW_DATABASE_URL", raising=False)
+    monkeypatch.delenv("TIDEFLOW_STORE", raising=False)
+    with open_store():
+        pass
+    assert mode(tmp_path / "parent" / "home") == 0o700
+    assert mode(tmp_path / "parent" / "home" / "tideflow.db") == 0o600
+    assert mode(tmp_path / "parent") == 0o777 & ~current_umask()
+
+
+def test_an_existing_home_and_store_file_keep_their_permissions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    home.chmod(0o750)
+    sqlite_store(home / "tideflow.db").close()
+    (home / "tideflow.db").chmod(0o640)  # the owner shares it with a group, on purpose
+    monkeypatch.setenv("TIDEFLOW_HOME", str(home))
+    monkeypatch.delenv("TIDEFLOW_DATABASE_URL", raising=False)
+    monkeypatch.delenv("TIDEFLOW_STORE", raising=False)
+    with open_store() as store:
+        store.create_flow_run(run_record("one"))
+        assert mode(Path(f"{home}/tideflow.db-wal")) == 0o640
+    assert (mode(home), mode(home / "tideflow.db")) == (0o750, 0o640)
+
+
+def current_umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
 
 
 # -- open_store: where the history lives ---------------------------------------------------------

@@ -9,6 +9,26 @@ Where the history lives is decided by :func:`open_store`:
 - ``TIDEFLOW_STORE=off`` (or ``0``, ``false``, ``no``): no store; :func:`open_store` returns None
   and nothing is recorded.
 
+The history says what ran, with which parameters, and the deployments the service runs (commands
+included), so it is kept private: a ``TIDEFLOW_HOME`` that Tideflow creates is ``0700`` and a
+SQLite file it creates is ``0600`` (SQLite gives its ``-wal`` and ``-shm`` files the same mode).
+Existing directories and files keep their permissions.
+
+Time limits on PostgreSQL (``connect.py``): recording must never hang a run, so every connection
+has limits, each overridable by a query parameter of the URL:
+
+- ``connect_timeout=10``: seconds to establish a connection (libpq's own parameter);
+- ``statement_timeout=60s``: how long the server lets one statement run (a PostgreSQL duration:
+  ``500ms``, ``2min``; ``0`` turns it off); sent as ``options=-c statement_timeout=...``, so a
+  ``statement_timeout`` already given in ``options`` wins;
+- ``keepalives_idle=30``, ``keepalives_interval=10``, ``keepalives_count=3`` and
+  ``tcp_user_timeout=60000`` (milliseconds): TCP keepalives, so a dead server or network is noticed
+  on an idle connection and on one waiting for an answer (libpq's own parameters);
+- ``pool_timeout=30``: seconds to wait for a free connection of the store's pool.
+
+For example ``postgresql+psycopg://me@db/tideflow?connect_timeout=30&statement_timeout=5min``. A
+limit that runs out is one :class:`StoreError` naming the URL (password hidden) and the limit.
+
 Importing this package is cheap: SQLAlchemy loads only when a SQL store is opened.
 
 >>> from tideflow.store import open_store
@@ -22,6 +42,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -78,10 +99,12 @@ __all__ = [
     "StoreLockedError",
     "TaskRunRecord",
     "TaskStateChange",
+    "checked_database_url",
     "configured_location",
     "default_home",
     "default_store",
     "open_store",
+    "prepared_home",
     "sqlite_store",
 ]
 
@@ -93,6 +116,48 @@ _ON = {"", "on", "1", "true", "yes"}
 def default_home() -> Path:
     """``$TIDEFLOW_HOME``, or ``~/.tideflow`` when it is unset or empty."""
     return Path(os.environ.get("TIDEFLOW_HOME") or "~/.tideflow").expanduser()
+
+
+def prepared_home() -> Path:
+    """:func:`default_home`, created (mode ``0700``, parents as usual) when missing.
+
+    Raises:
+        StoreError: it is a file, or it cannot be created; the message names ``TIDEFLOW_HOME``.
+    """
+    home = default_home()
+    setting = f"TIDEFLOW_HOME={home}"
+    if not os.environ.get("TIDEFLOW_HOME"):
+        setting += " (the default)"
+    if home.exists() and not home.is_dir():
+        raise StoreError(f"{setting} is a file, not a directory; point it at a directory")
+    try:
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create the run store's directory: {setting}: "
+            f"{exc.strerror or exc}; point TIDEFLOW_HOME at a directory you can write"
+        ) from None
+    return home
+
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+_PASSWORD = re.compile(r":[^:@/]*@")
+
+
+def checked_database_url(value: str) -> str:
+    """``value`` of ``TIDEFLOW_DATABASE_URL`` when it is a URL with a scheme.
+
+    Raises:
+        StoreError: it is not (a bare path would silently become a SQLite file of that name).
+    """
+    if _SCHEME.match(value.strip()):
+        return value.strip()
+    shown = _PASSWORD.sub(":***@", value)
+    raise StoreError(
+        f"TIDEFLOW_DATABASE_URL={shown!r} is not a database URL; give one with a scheme, e.g. "
+        "sqlite:////home/me/tideflow.db or postgresql+psycopg://user:password@host:5432/tideflow"
+        " (or unset it to use $TIDEFLOW_HOME/tideflow.db)"
+    )
 
 
 def store_enabled() -> bool:
@@ -129,17 +194,20 @@ def sqlite_store(path: str | Path, *, busy_timeout: float = 30.0) -> SQLStore:
 
 def configured_location() -> str:
     """Where the configured store lives, whether or not recording is on: ``TIDEFLOW_DATABASE_URL``
-    if set, else ``$TIDEFLOW_HOME/tideflow.db`` (the directory is created when missing).
+    if set, else ``$TIDEFLOW_HOME/tideflow.db`` (the directory is created when missing, see
+    :func:`prepared_home`).
 
     The service and the deployment commands use it directly: ``TIDEFLOW_STORE=off`` turns off
     recording ``flow.run()``, not the store deployments live in.
+
+    Raises:
+        StoreError: ``TIDEFLOW_DATABASE_URL`` is not a URL, or ``TIDEFLOW_HOME`` is a file or
+            cannot be created.
     """
     url = os.environ.get("TIDEFLOW_DATABASE_URL")
     if url:
-        return url
-    home = default_home()
-    home.mkdir(parents=True, exist_ok=True)
-    return str(home / DB_FILENAME)
+        return checked_database_url(url)
+    return str(prepared_home() / DB_FILENAME)
 
 
 def open_store(url_or_path: str | Path | None = None) -> RunStore | None:

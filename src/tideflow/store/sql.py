@@ -29,7 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Row
 
-from tideflow.store import sqlite
+from tideflow.store import connect, sqlite
 from tideflow.store.base import (
     AMBIGUOUS_SHOWN,
     RunStore,
@@ -131,7 +131,7 @@ class SQLStore(RunStore):
         """The store's file (SQLite) or URL without its password, as error messages name it."""
         self._closed = False
         try:
-            self._engine = sa.create_engine(self._url)
+            self._engine = connect.create_engine(self._url, self.where)
         except (sa.exc.ArgumentError, ImportError) as exc:  # unknown dialect, missing driver
             raise StoreError(f"cannot open run store {self.where}: {exc}") from None
         if self._is_sqlite:

@@ -17,10 +17,15 @@ CLI) reading and writing it at once. What makes that work:
   only a power cut may lose the last few commits, never corrupt the file.
 - **foreign_keys=ON**, which SQLite leaves off by default, so children of a run must reference a
   real run and are deleted with it.
+- **A private file.** SQLite would create the file ``0644`` (less the umask): readable by every
+  user, though its deployments name the commands the service runs. :func:`create_private` creates
+  it ``0600`` first (an empty file is a valid empty database), and SQLite gives the ``-wal`` and
+  ``-shm`` files it creates beside it the database file's mode. An existing file is left as it is.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -30,7 +35,7 @@ from sqlalchemy.engine import URL, Connection, Engine
 
 from tideflow.store.errors import StoreCorruptError, StoreError, StoreLockedError
 
-__all__ = ["WRITE", "configure", "describe_error", "sqlite_url"]
+__all__ = ["WRITE", "configure", "create_private", "describe_error", "sqlite_url"]
 
 WRITE = "tideflow_write"
 """Execution option marking a connection whose transaction will write (``BEGIN IMMEDIATE``)."""
@@ -39,6 +44,22 @@ WRITE = "tideflow_write"
 def sqlite_url(path: str | Path) -> URL:
     """The SQLAlchemy URL of the SQLite file at ``path`` (made absolute)."""
     return URL.create("sqlite+pysqlite", database=str(Path(path).expanduser().absolute()))
+
+
+def create_private(database: str | None) -> None:
+    """Create the SQLite file ``database`` readable and writable by its owner only, if missing.
+
+    In-memory databases and ``file:`` URIs are left to SQLite, and so is any problem creating the
+    file (a missing directory, no permission): SQLite reports it when it opens the file, and
+    :func:`describe_error` turns that into a readable error.
+    """
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        fd = os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError:  # it exists (keep its mode), or SQLite will say why it cannot be created
+        return
+    os.close(fd)
 
 
 def configure(engine: Engine, busy_timeout: float) -> None:
