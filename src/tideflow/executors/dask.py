@@ -3,16 +3,19 @@
 With ``address``, each flow run connects a client to that running cluster and leaves the cluster
 running afterwards. Without it, the run creates a cluster from ``cluster_class`` (a class or an
 import string such as ``"dask_jobqueue.SLURMCluster"``; default ``distributed.LocalCluster``) and
-``cluster_kwargs``, applies ``adapt_kwargs`` when given, logs the dashboard link, and closes
-client and cluster when the run ends, also when it fails or is interrupted, so no process
-outlives the run. Tasks travel to workers with Dask's cloudpickle serialisation; what they log
-is sent back and logged by the driver, so it appears in the flow run's log like local output.
+``cluster_kwargs`` (a ``LocalCluster``'s dashboard listens on 127.0.0.1 only unless they say
+where, see :func:`local_only`), applies ``adapt_kwargs`` when given, logs the dashboard link
+(where it really listens), and closes client and cluster when the run ends, also when it fails
+or is interrupted, so no process outlives the run. Tasks travel to workers with Dask's
+cloudpickle serialisation; what they log is sent back and logged by the driver, so it appears in
+the flow run's log like local output.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import socket
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -48,6 +51,59 @@ def resolve_class(spec: type[Any] | str) -> type[Any]:
     except AttributeError:
         raise ValueError(f"DaskExecutor: {module_name!r} has no {attr!r}") from None
     return cls
+
+
+DASHBOARD_PORT = 8787
+"""Dask's usual dashboard port, used when it is free on this machine's loopback interface."""
+
+
+def local_only(cls: type[Any], cluster_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``cluster_kwargs`` for creating a ``cls`` cluster, its web servers bound to 127.0.0.1.
+
+    A ``LocalCluster`` serves its dashboard (no authentication: every task, worker and their logs,
+    and the scheduler's HTTP API) on every interface (``:8787``), and with ``processes=False`` its
+    worker's web server too. Unless the caller chose where (``dashboard_address``,
+    ``worker_dashboard_address`` or ``host``), both listen on 127.0.0.1 only: the dashboard on port
+    8787 when it is free (another cluster may hold it), else on any free port, chosen here so Dask
+    does not warn about it. Other cluster classes get ``cluster_kwargs`` unchanged.
+    """
+    kwargs = dict(cluster_kwargs)
+    from distributed import LocalCluster
+
+    if not issubclass(cls, LocalCluster) or "host" in kwargs:
+        return kwargs
+    if "dashboard_address" not in kwargs:
+        port = DASHBOARD_PORT if _free_on_loopback(DASHBOARD_PORT) else 0
+        kwargs["dashboard_address"] = f"127.0.0.1:{port}"
+    kwargs.setdefault("worker_dashboard_address", "127.0.0.1:0")
+    return kwargs
+
+
+def _free_on_loopback(port: int) -> bool:
+    with socket.socket() as probe:
+        # As the dashboard's server will: a port in TIME_WAIT is free, one listened on is not.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def dashboard_link(cluster: Any) -> str:
+    """The dashboard link of ``cluster`` where it really listens.
+
+    A cluster builds its link from its scheduler's address, which for an in-process scheduler
+    (``processes=False``) is this machine's network address, though the dashboard may listen on
+    127.0.0.1 only; when the scheduler is in this process, its web server says where it listens.
+    """
+    from distributed.utils import format_dashboard_link
+
+    server = getattr(getattr(cluster, "scheduler", None), "http_server", None)
+    host = getattr(server, "address", None)  # distributed sets address and port when it binds
+    if host and host not in ("0.0.0.0", "::"):
+        return str(format_dashboard_link(host, server.port))  # type: ignore[no-untyped-call,union-attr]
+    return str(cluster.dashboard_link)
 
 
 class DaskExecutor(Executor):
@@ -106,7 +162,10 @@ class DaskExecutor(Executor):
                     target.adapt(**self.adapt_kwargs)
             client = Client(target, set_as_default=False, **self.client_kwargs)  # type: ignore[no-untyped-call]
             stack.enter_context(client)
-            log.info("Dask dashboard: %s", client.dashboard_link)
+            log.info(
+                "Dask dashboard: %s",
+                client.dashboard_link if self.address else dashboard_link(target),
+            )
             if self.performance_report_path:
                 from distributed import performance_report
 
@@ -124,7 +183,7 @@ class DaskExecutor(Executor):
     @contextmanager
     def _create_cluster(self) -> Iterator[Any]:
         cls = resolve_class(self.cluster_class or "distributed.LocalCluster")
-        kwargs = dict(self.cluster_kwargs)
+        kwargs = local_only(cls, self.cluster_kwargs)
         if cls.__name__ == "LocalCluster" and not self.debug:
             kwargs.setdefault("silence_logs", logging.ERROR)
         flow_logger().info("Creating a Dask cluster: %s(%s)", cls.__name__, kwargs)

@@ -37,16 +37,16 @@ def kept_executor(deployment: Deployment) -> Iterator[Executor | None]:
     if spec is None or spec.type != "dask" or spec.address:
         yield executor_for(spec)
         return
-    from tideflow.executors.dask import DaskExecutor, resolve_class
+    from tideflow.executors.dask import DaskExecutor, dashboard_link, local_only, resolve_class
 
     cluster_class = resolve_class(spec.cluster_class or "distributed.LocalCluster")
-    kwargs = dict(spec.cluster_kwargs)
+    kwargs = local_only(cluster_class, dict(spec.cluster_kwargs))
     if cluster_class.__name__ == "LocalCluster":
         kwargs.setdefault("silence_logs", logging.ERROR)
     with cluster_class(**kwargs) as cluster:
         if spec.adapt_kwargs:
             cluster.adapt(**dict(spec.adapt_kwargs))
-        log.info("%s keeps its Dask cluster at %s", deployment.name, cluster.dashboard_link)
+        log.info("%s keeps its Dask cluster at %s", deployment.name, dashboard_link(cluster))
         yield DaskExecutor(address=cluster.scheduler_address)
 
 
