@@ -4,6 +4,11 @@ Every test runs with ``TIDEFLOW_HOME`` pointing into its own temporary directory
 ever written to the user's home, and without the terminal progress bar. Run recording is off
 (``TIDEFLOW_STORE=off``) unless a test turns it on with the ``recording`` fixture: opening a fresh
 SQLite store for each of the suite's many flow runs would cost minutes.
+
+Two kinds of test need something from outside the repository, named by an environment variable,
+and are skipped with a note saying how to enable them when it is missing:
+``TIDEFLOW_TEST_DATABASE_URL`` (a PostgreSQL server, ``tests/store/conftest.py``) and
+``TIDEFLOW_TEST_INCIDENTS`` (the real UCI incident log's zip, ``tests/reference/support.py``).
 """
 
 from __future__ import annotations

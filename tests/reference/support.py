@@ -1,24 +1,32 @@
 """Where the reference tests find the real incident log, and the mark for tests that need it.
 
-The real log (UCI dataset 498) and its profile live outside the repository, in
-``../shared/data/incident_event_log/`` beside the checkout; tests that need them are skipped
-when they are not there.
+The real log (UCI dataset 498) is not in the repository: the tests read it from the zip named by
+``$TIDEFLOW_TEST_INCIDENTS`` (default: ``../shared/data/incident_event_log/`` beside the
+checkout, where this project's machines keep a copy), with its statistics profile
+(``profile.json``) when one lies beside it. UCI's own download (the CSV's zip inside another
+zip) does as well as the bare ``incident_event_log.csv.zip``. Tests that need the zip are skipped
+when it is not there, saying where to download it and which variable to set.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).parents[2]
 """The repository's root."""
-REAL_DIR = ROOT.parent / "shared" / "data" / "incident_event_log"
-REAL_ZIP = REAL_DIR / "incident_event_log.csv.zip"
-REAL_ZIP_SHA256 = "b2c1ef2bf8b1246eb8967b96c62512a840a014935962984fd4f6f9b77d9afe99"
-PROFILE = REAL_DIR / "profile.json"
-"""The real log's profile (aggregates), when the shared data folder is here."""
-
-needs_real_data = pytest.mark.skipif(
-    not REAL_ZIP.is_file(), reason=f"the real incident log is not at {REAL_ZIP}"
+VARIABLE = "TIDEFLOW_TEST_INCIDENTS"
+DEFAULT_ZIP = ROOT.parent / "shared" / "data" / "incident_event_log" / "incident_event_log.csv.zip"
+REAL_ZIP = Path(os.environ.get(VARIABLE) or DEFAULT_ZIP).expanduser()
+"""The real log's zip: ``$TIDEFLOW_TEST_INCIDENTS``, else :data:`DEFAULT_ZIP`."""
+PROFILE = REAL_ZIP.parent / "profile.json"
+"""The real log's profile (aggregates), when it lies beside the zip."""
+SKIP_REASON = (
+    f"the real incident log is not at {REAL_ZIP}: download the zip of UCI dataset 498 from "
+    "https://archive.ics.uci.edu/dataset/498/incident+management+process+enriched+event+log "
+    f"and set {VARIABLE} to its path"
 )
+
+needs_real_data = pytest.mark.skipif(not REAL_ZIP.is_file(), reason=SKIP_REASON)

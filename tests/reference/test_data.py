@@ -4,6 +4,7 @@ Parquet cache, every malformed input with its message, and the offline fallback.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import io
 import logging
 import socket
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from tests.reference.support import REAL_ZIP, REAL_ZIP_SHA256, needs_real_data
+from tests.reference.support import REAL_ZIP, SKIP_REASON, needs_real_data
 
 from tideflow.errors import DataError, TideflowError
 from tideflow.reference import data
@@ -43,7 +44,7 @@ def real_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def real(real_cache: Path) -> IncidentData:
     """The real log, parsed once per test session into a cache of its own."""
     if not REAL_ZIP.is_file():
-        pytest.skip(f"the real incident log is not at {REAL_ZIP}")
+        pytest.skip(SKIP_REASON)
     return load_incidents(REAL_ZIP, cache_dir=real_cache)
 
 
@@ -83,6 +84,27 @@ def refuse_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
 # -- the real data ----------------------------------------------------------------------------
 
 
+def test_the_real_log_is_found_through_tideflow_test_incidents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TIDEFLOW_TEST_INCIDENTS", str(tmp_path / "uci-498.zip"))
+    path = Path(__file__).with_name("support.py")
+    spec = importlib.util.spec_from_file_location("support_elsewhere", path)
+    assert spec is not None
+    assert spec.loader is not None
+    support = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(support)  # read afresh, as a session started with the variable
+    found = (support.REAL_ZIP, support.PROFILE, support.SKIP_REASON)
+    assert found == (
+        tmp_path / "uci-498.zip",
+        tmp_path / "profile.json",
+        f"the real incident log is not at {tmp_path / 'uci-498.zip'}: download the zip of UCI "
+        "dataset 498 from https://archive.ics.uci.edu/dataset/498/"
+        "incident+management+process+enriched+event+log and set TIDEFLOW_TEST_INCIDENTS to its "
+        "path",
+    )
+
+
 @needs_real_data
 def test_the_real_log_has_its_documented_shape(real: IncidentData) -> None:
     frame = real.frame
@@ -90,7 +112,7 @@ def test_the_real_log_has_its_documented_shape(real: IncidentData) -> None:
     assert frame["number"].nunique() == 24_918
     assert {name: str(dtype) for name, dtype in frame.dtypes.items()} == dtype_names()
     assert set(frame["priority"].dropna()) == set(PRIORITIES)
-    assert real.checksum == REAL_ZIP_SHA256
+    assert real.checksum == hashlib.sha256(REAL_ZIP.read_bytes()).hexdigest()
     assert not real.synthetic
     assert real.source == str(REAL_ZIP)
 

@@ -41,7 +41,7 @@ SUMMARY = Path(__file__).parent / "fixtures" / "profile_summary.json"
 
 @pytest.fixture(scope="module")
 def profile() -> dict[str, Any]:
-    """The real log's profile when the shared data folder is here, else the committed extract
+    """The real log's profile when it lies beside the real zip, else the committed extract
     of the figures these tests compare (aggregates only, see its "about")."""
     loaded: dict[str, Any] = json.loads((PROFILE if PROFILE.is_file() else SUMMARY).read_text())
     return loaded
