@@ -308,21 +308,29 @@ def test_what_tasks_log_reaches_the_driver_under_the_task_logger(
         third_time_lucky()
         boom()
     flow.run(executor=executor)
-    lines = [(r.name, r.levelname, r.getMessage()) for r in caplog.records]
+    lines = [
+        (r.name, getattr(r, "tideflow_map_index", None), r.levelname, r.getMessage())
+        for r in caplog.records
+    ]
     expected = [
-        ("tideflow.task.chatty", "INFO", "processing item 7"),
-        ("tideflow.task.chatty[0]", "INFO", "processing item 1"),
-        ("tideflow.task.chatty[1]", "INFO", "processing item 2"),
-        ("tideflow.task.chatty[2]", "INFO", "processing item 3"),
+        ("tideflow.task.chatty", None, "INFO", "processing item 7"),
+        ("tideflow.task.chatty", 0, "INFO", "processing item 1"),
+        ("tideflow.task.chatty", 1, "INFO", "processing item 2"),
+        ("tideflow.task.chatty", 2, "INFO", "processing item 3"),
         (
             "tideflow.task.third_time_lucky",
+            None,
             "WARNING",
             "Task 'third_time_lucky': attempt 2 of 3 failed (ConnectionError: attempt 2 fails); "
             "retrying in 0.01 s",
         ),
-        ("tideflow.task.boom", "ERROR", "Task 'boom' failed: ValueError: boom"),
+        ("tideflow.task.boom", None, "ERROR", "Task 'boom' failed: ValueError: boom"),
     ]
     assert {line: lines.count(line) for line in expected} == dict.fromkeys(expected, 1)
+    # One logger per task in the driver too, however the records came back.
+    assert not [
+        n for n in logging.Logger.manager.loggerDict if n.startswith("tideflow.task.chatty[")
+    ]
     error = next(r for r in caplog.records if r.name == "tideflow.task.boom")
     # The failure's traceback came along (as text, from another process).
     traceback = error.exc_text or logging.Formatter().formatException(error.exc_info)

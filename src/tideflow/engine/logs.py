@@ -1,18 +1,27 @@
 """Logging for flow runs: per-task loggers, a readable default handler, and ``log_stdout``.
 
-Each task run logs through ``logging.getLogger("tideflow.task.<name>")`` (``<name>[i]`` for a
-mapped child), available inside the task as ``tideflow.context.get("logger")``. When neither the
-``tideflow`` logger nor the root logger has a handler (a plain script or a notebook), the first
-run installs one that writes lines like::
+Each task logs through ``logging.getLogger("tideflow.task.<name>")``, available inside a task run
+as ``tideflow.context.get("logger")``. The children of a mapped task share their task's logger (a
+map of 100,000 children registers one logger, not 100,000, in ``logging``'s registry, where
+loggers live as long as the process): a record says which child logged it in its
+``tideflow_map_index`` attribute (``None`` outside mapped children), stamped by a filter of the
+task logger from the run context, or where it was made for records captured on a worker.
+
+When neither the ``tideflow`` logger nor the root logger has a handler (a plain script or a
+notebook), the first run installs one that writes lines like::
 
     [2026-11-25 09:00:00+0000] INFO - tideflow.task.say_hello | Hello
+    [2026-11-25 09:00:01+0000] INFO - tideflow.task.square[3] | squaring 3
 
-to the *current* ``sys.stderr`` (so notebooks and test capture see it). ``TIDEFLOW_LOG_LEVEL``
-sets its level (default INFO). Applications that configure logging themselves are left alone.
+(a mapped child's index after its task's logger name) to the *current* ``sys.stderr`` (so
+notebooks and test capture see it). ``TIDEFLOW_LOG_LEVEL`` sets its level (default INFO).
+Applications that configure logging themselves are left alone; their formatters can show the
+index with ``%(tideflow_map_index)s`` on records of ``tideflow.task`` loggers.
 """
 
 from __future__ import annotations
 
+import copy
 import io
 import logging
 import os
@@ -49,28 +58,51 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
+class ChildFormatter(logging.Formatter):
+    """A formatter that shows a mapped child's index after its task logger's name, as in
+    ``tideflow.task.square[3]``."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        index = getattr(record, "tideflow_map_index", None)
+        if index is None:
+            return super().formatMessage(record)
+        shown = copy.copy(record)  # other handlers see the record as it was
+        shown.name = f"{record.name}[{index}]"
+        return super().formatMessage(shown)
+
+
 def ensure_handler() -> None:
     """Install the default handler unless logging is already configured."""
     root = logging.getLogger(ROOT)
     if root.handlers or logging.getLogger().handlers:
         return
     handler = StderrHandler()
-    handler.setFormatter(logging.Formatter(FORMAT, DATE_FORMAT))
+    handler.setFormatter(ChildFormatter(FORMAT, DATE_FORMAT))
     root.addHandler(handler)
     if root.level == logging.NOTSET:
         root.setLevel(os.environ.get("TIDEFLOW_LOG_LEVEL", "INFO").upper())
 
 
-def task_logger(name: str, map_index: int | None = None) -> logging.Logger:
-    """The logger of task ``name`` (of mapped child ``map_index``)."""
-    full = f"{ROOT}.task.{name}" if map_index is None else f"{ROOT}.task.{name}[{map_index}]"
+def task_logger(name: str) -> logging.Logger:
+    """The logger of task ``name``, shared by its mapped children (see the module docstring)."""
+    full = f"{ROOT}.task.{name}"
     sink = _sink.get()
     if sink is not None:
         return _SinkLogger(full, sink)
     logger = _loggers.get(full)
     if logger is None:
-        logger = _loggers[full] = logging.getLogger(full)
+        logger = logging.getLogger(full)
+        logger.addFilter(_stamp_map_index)  # idempotent: a second thread here adds nothing
+        _loggers[full] = logger
     return logger
+
+
+def _stamp_map_index(record: logging.LogRecord) -> bool:
+    """Say which mapped child logged ``record`` (unless it says so already: a replayed record
+    was stamped where it was made, and the driver's context knows nothing of that child)."""
+    if not hasattr(record, "tideflow_map_index"):
+        record.tideflow_map_index = context.get("map_index")
+    return True
 
 
 def flow_logger() -> logging.Logger:

@@ -66,7 +66,7 @@ class TaskCall:
 def run_task(call: TaskCall, now: Now = utcnow) -> list[State]:
     """Run one attempt of ``call``; return the states it moved through, the final one last."""
     task = call.task
-    logger = task_logger(task.name, call.map_index)
+    logger = task_logger(task.name)
     ctx = dict(call.flow_context)
     ctx.update(
         task_name=task.name,
