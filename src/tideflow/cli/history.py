@@ -89,9 +89,7 @@ def opened_store(*, honour_off: bool = False, sql_only: bool = False) -> Iterato
 
     try:
         store = open_store() if honour_off else open_store(configured_location())
-    except OSError as exc:  # $TIDEFLOW_HOME cannot be created
-        fail(f"cannot create the run store's directory: {exc}")
-    except StoreError as exc:
+    except StoreError as exc:  # also a bad TIDEFLOW_DATABASE_URL or TIDEFLOW_HOME, named there
         fail(str(exc))
     if store is None:
         setting = os.environ.get("TIDEFLOW_STORE", "off").strip()
