@@ -3,15 +3,17 @@
 The hierarchy carries the meaning, as in Prefect 1, so every predicate is an ``isinstance`` check::
 
     State
-    ├── Pending ─── Scheduled ─┬─ Retrying        (waiting for a retry; still pending)
-    │                          └─ Paused          (waiting for manual approval)
-    ├── Running
+    ├── Pending ─┬─ Scheduled ─┬─ Retrying        (waiting for a retry; still pending)
+    │            │             └─ Paused          (waiting for manual approval)
+    │            └─ Claimed                       (flow runs only: a process was named)
+    ├── Running ─── Cancelling                    (flow runs only: being stopped)
     └── Finished
         ├── Success ─┬─ Cached | Mapped | Skipped (all count as successes)
         ├── Failed ──┬─ TimedOut | TriggerFailed | Crashed (all count as failures)
         └── Cancelled
 
-``TRANSITIONS`` lists, for each state class, the classes a run may move to next. The engine
+``TRANSITIONS`` lists, for each state class, the classes a task run may move to next (flow runs
+recorded in a store follow :mod:`tideflow.lifecycle`). The engine
 checks every change against it (:func:`check_transition`), so an impossible history such as
 ``Success -> Running`` is a loud engine bug rather than a silent corruption of the run record.
 
@@ -31,6 +33,8 @@ __all__ = [
     "TRANSITIONS",
     "Cached",
     "Cancelled",
+    "Cancelling",
+    "Claimed",
     "Crashed",
     "Failed",
     "Finished",
@@ -194,8 +198,23 @@ class Paused(Scheduled):
     __slots__ = ()
 
 
+class Claimed(Pending):
+    """A flow run a service chose to start, naming the process that will run it (flow runs
+    only: see :mod:`tideflow.lifecycle`)."""
+
+    color = "#9bc3e6"
+    __slots__ = ()
+
+
 class Running(State):
     color = "#00ff00"
+    __slots__ = ()
+
+
+class Cancelling(Running):
+    """A flow run asked to stop, whose process is being stopped (flow runs only)."""
+
+    color = "#d9c27a"
     __slots__ = ()
 
 
@@ -324,7 +343,9 @@ def check_transition(old: State, new: State) -> None:
         )
 
 
-_BY_NAME: dict[str, type[State]] = {cls.__name__: cls for cls in TRANSITIONS}
+_BY_NAME: dict[str, type[State]] = {
+    cls.__name__: cls for cls in [*TRANSITIONS, Claimed, Cancelling]
+}
 
 
 def state_from_name(name: str) -> type[State]:

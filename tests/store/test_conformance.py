@@ -19,6 +19,7 @@ from tideflow.store import (
     AmbiguousRunError,
     DeploymentNotFoundError,
     DuplicateRunError,
+    Event,
     FlowRecord,
     FlowRunRecord,
     InvalidRecordError,
@@ -231,78 +232,200 @@ def test_prefixes_are_literal_and_case_sensitive(store: RunStore) -> None:
 # -- changing a run's state ----------------------------------------------------------------------
 
 
-def test_entering_running_then_a_final_state_records_start_and_end(store: RunStore) -> None:
-    store.create_flow_run(flow_run())
-    assert store.set_flow_run_state("run-1", "Running", None, at(2))
-    assert store.set_flow_run_state("run-1", "Success", "All tasks succeeded", at(9))
+def claimed(store: RunStore, run_id: str = "run-1", seconds: float = 1) -> FlowRunRecord:
+    found = store.claim(run_id, at=at(seconds), host="host-b", pid=77)
+    assert found is not None
+    return found
+
+
+def started(store: RunStore, run_id: str = "run-1", seconds: float = 2) -> FlowRunRecord:
+    claimed(store, run_id, seconds - 1)
+    found = store.start(run_id, at=at(seconds), host="host-b", pid=77, flow_name="real-name")
+    assert found is not None
+    return found
+
+
+def test_a_run_is_claimed_started_and_finished_with_its_times(store: RunStore) -> None:
+    store.create_flow_run(flow_run(deployment="hourly", origin="schedule"))
+    run = claimed(store)
+    assert (run.state, run.host, run.pid, run.heartbeat) == ("Claimed", "host-b", 77, at(1))
+    run = store.start("run-1", at=at(2), host="host-b", pid=77, flow_name="real-name")
+    assert run is not None
+    assert (run.state, run.start_time, run.lateness, run.flow_name) == (
+        "Running",
+        at(2),
+        2.0,
+        "real-name",
+    )
+    assert store.finish("run-1", "Success", "All tasks succeeded", at=at(9)) is not None
     run = store.get_flow_run("run-1")
     assert (run.state, run.state_message) == ("Success", "All tasks succeeded")
-    assert (run.start_time, run.end_time) == (at(2), at(9))
+    assert (run.start_time, run.end_time, run.lateness) == (at(2), at(9), 2.0)
     assert run.is_finished
 
 
-def test_explicit_times_and_lateness_are_written_and_never_cleared(store: RunStore) -> None:
+def test_only_the_process_a_claim_names_may_start_the_run(store: RunStore) -> None:
     store.create_flow_run(flow_run())
-    store.set_flow_run_state("run-1", "Running", None, at(5), start_time=at(1), lateness=1.0)
-    store.set_flow_run_state("run-1", "Failed", "boom", at(9), end_time=at(8))
-    run = store.get_flow_run("run-1")
-    assert (run.start_time, run.end_time, run.lateness) == (at(1), at(8), 1.0)
+    claimed(store)
+    assert store.start("run-1", at=at(2), host="host-b", pid=78) is None
+    assert store.start("run-1", at=at(2), host="host-c", pid=77) is None
+    assert store.get_flow_run("run-1").state == "Claimed"
 
 
-def test_running_again_keeps_the_first_start_time(store: RunStore) -> None:
+@pytest.mark.parametrize(
+    ("verb", "state"),
+    [
+        ("start", "Scheduled"),
+        ("finish", "Scheduled"),
+        ("claim", "Running"),
+        ("claim", "Success"),
+        ("finish", "Success"),
+        ("release", "Running"),
+        ("cancel", "Scheduled"),
+        ("reschedule", "Success"),
+    ],
+)
+def test_an_illegal_move_is_refused_and_nothing_is_written(
+    store: RunStore, verb: str, state: str
+) -> None:
+    store.create_flow_run(flow_run(state=state, host="host-b", pid=77))
+    before = store.last_event_id()
+    calls: dict[str, Callable[[], object]] = {
+        "start": lambda: store.start("run-1", at=at(1), host="host-b", pid=77),
+        "finish": lambda: store.finish("run-1", "Failed", "late", at=at(1)),
+        "claim": lambda: store.claim("run-1", at=at(1), host="host-b", pid=77),
+        "release": lambda: store.release("run-1", at=at(1), reason="r"),
+        "cancel": lambda: store.cancel("run-1", at=at(1), message="m"),
+        "reschedule": lambda: store.reschedule("run-1", at=at(1), message="m"),
+    }
+    assert calls[verb]() is None
+    assert store.get_flow_run("run-1").state == state
+    assert store.last_event_id() == before
+
+
+def test_finish_takes_only_final_states(store: RunStore) -> None:
     store.create_flow_run(flow_run())
-    store.set_flow_run_state("run-1", "Running", None, at(1))
-    store.set_flow_run_state("run-1", "Running", "resumed", at(7))
-    assert store.get_flow_run("run-1").start_time == at(1)
+    with pytest.raises(InvalidRecordError, match="final state or Paused, got 'Running'"):
+        store.finish("run-1", "Running", None, at=at(1))
+    with pytest.raises(InvalidRecordError, match="final state or Paused, got 'running'"):
+        store.finish("run-1", "running", None, at=at(1))
 
 
-def test_compare_and_set_changes_only_from_an_expected_state(store: RunStore) -> None:
+def test_finish_changes_only_from_an_expected_state(store: RunStore) -> None:
     store.create_flow_run(flow_run())
-    assert not store.set_flow_run_state("run-1", "Running", None, at(1), expected={"Pending"})
-    assert store.get_flow_run("run-1").state == "Scheduled"
-    assert store.set_flow_run_state(
-        "run-1", "Running", "claimed", at(1), expected={"Pending", "Scheduled"}
-    )
-    assert not store.set_flow_run_state("run-1", "Running", "again", at(2), expected={"Scheduled"})
-    run = store.get_flow_run("run-1")
-    assert (run.state, run.state_message, run.start_time) == ("Running", "claimed", at(1))
+    started(store)
+    assert store.finish("run-1", "Crashed", "gone", at=at(3), expected={"Claimed"}) is None
+    assert store.get_flow_run("run-1").state == "Running"
+    assert store.finish("run-1", "Crashed", "gone", at=at(3), expected={"Running"}) is not None
 
 
 def test_of_many_schedulers_claiming_a_run_exactly_one_wins(store: RunStore) -> None:
     store.create_flow_run(flow_run())
-    outcomes = race(
-        8,
-        lambda i: store.set_flow_run_state(
-            "run-1", "Running", f"claimed by {i}", at(1), expected=["Scheduled"]
-        ),
+    outcomes = race(8, lambda i: store.claim("run-1", at=at(1), host="h", pid=100 + i))
+    won = [i for i, outcome in enumerate(outcomes) if outcome is not None]
+    assert len(won) == 1
+    assert store.get_flow_run("run-1").pid == 100 + won[0]
+    claims = [e for e in store.events(flow_run_id="run-1") if e.name == "Claimed"]
+    assert len(claims) == 1
+
+
+def test_a_claim_sets_the_attempt_s_deadline_from_the_run_s_timeout(store: RunStore) -> None:
+    store.create_flow_run(flow_run(deployment="d", timeout=30.0))
+    assert claimed(store, seconds=5).deadline == at(35)
+    store.create_flow_run(flow_run("run-2", deployment="d", scheduled_start_time=at(60)))
+    assert claimed(store, "run-2", seconds=5).deadline is None
+
+
+def test_a_failure_with_retries_left_goes_on_to_retrying_in_the_same_step(
+    store: RunStore,
+) -> None:
+    store.create_flow_run(flow_run(deployment="d", retries=1, retry_delay=10.0, timeout=60.0))
+    started(store)
+    run = store.finish("run-1", "Failed", "boom", at=at(5))
+    assert run is not None
+    assert (run.state, run.attempts, run.not_before, run.deadline) == (
+        "Retrying",
+        2,
+        at(15),
+        None,
     )
-    assert sorted(outcomes, key=str) == [False] * 7 + [True]
-    winner = outcomes.index(True)
-    assert store.get_flow_run("run-1").state_message == f"claimed by {winner}"
+    assert run.state_message == "Attempt 2 of 2 after Failed: boom"
+    assert run.due_time == at(15)
+    names = [e.name for e in store.events(flow_run_id="run-1", kinds=["flow_run"])]
+    assert names[-2:] == ["Failed", "Retrying"]
+    # The second attempt: claimed, started, failed again: no retries left.
+    started(store, seconds=20)
+    final = store.finish("run-1", "Crashed", "its process died", at=at(21))
+    assert final is not None
+    assert (final.state, final.attempts) == ("Crashed", 2)
+
+
+def test_runs_without_a_deployment_are_never_retried_automatically(store: RunStore) -> None:
+    store.create_flow_run(flow_run(retries=3))
+    started(store)
+    run = store.finish("run-1", "Failed", "boom", at=at(5))
+    assert run is not None
+    assert run.state == "Failed"
+
+
+def test_a_failed_run_is_retried_on_request(store: RunStore) -> None:
+    store.create_flow_run(flow_run(deployment="d"))
+    started(store)
+    store.finish("run-1", "TimedOut", "too slow", at=at(5))
+    run = store.reschedule("run-1", at=at(6), message="Retried by hand.")
+    assert run is not None
+    assert (run.state, run.attempts, run.not_before, run.end_time) == ("Retrying", 2, at(6), None)
+    assert store.claim("run-1", at=at(7), host="h", pid=1) is not None
+
+
+def test_a_claimed_run_released_waits_again_as_before(store: RunStore) -> None:
+    store.create_flow_run(flow_run())
+    claimed(store)
+    run = store.release("run-1", at=at(2), reason="its process could not be reached")
+    assert run is not None
+    assert (run.state, run.deadline) == ("Scheduled", None)
+
+
+def test_cancelling_a_waiting_run_ends_it_and_an_active_one_asks_its_process(
+    store: RunStore,
+) -> None:
+    store.create_flow_run(flow_run())
+    store.create_flow_run(flow_run("run-2", scheduled_start_time=at(1)))
+    waiting = store.request_cancel("run-1", at=at(3), reason="not needed")
+    assert waiting is not None
+    assert (waiting.state, waiting.end_time) == ("Cancelled", at(3))
+    started(store, "run-2")
+    asked = store.request_cancel("run-2", at=at(4), reason="stop it")
+    assert asked is not None
+    assert asked.state == "Cancelling"
+    assert store.request_cancel("run-2", at=at(5), reason="again") is None
+    done = store.cancel("run-2", at=at(6), message="Its process tree was stopped.")
+    assert done is not None
+    assert (done.state, done.end_time) == ("Cancelled", at(6))
+
+
+def test_a_run_asked_to_stop_may_still_end_on_its_own(store: RunStore) -> None:
+    store.create_flow_run(flow_run())
+    started(store)
+    store.request_cancel("run-1", at=at(3), reason="stop it")
+    assert store.finish("run-1", "Success", "done first", at=at(4)) is not None
 
 
 def test_changing_a_missing_run_raises(store: RunStore) -> None:
     with pytest.raises(RunNotFoundError, match="'nope'"):
-        store.set_flow_run_state("nope", "Running", None, at(1))
+        store.claim("nope", at=at(1), host="h", pid=1)
     with pytest.raises(RunNotFoundError, match="'nope'"):
-        store.set_flow_run_state("nope", "Running", None, at(1), expected={"Scheduled"})
+        store.finish("nope", "Failed", None, at=at(1))
     with pytest.raises(RunNotFoundError, match="'nope'"):
         store.heartbeat("nope", at(1))
 
 
-def test_state_names_must_be_known(store: RunStore) -> None:
+def test_a_heartbeat_is_recorded_and_answers_the_run_s_state(store: RunStore) -> None:
     store.create_flow_run(flow_run())
-    with pytest.raises(InvalidRecordError, match="unknown state name 'running'"):
-        store.set_flow_run_state("run-1", "running", None, at(1))
-    with pytest.raises(InvalidRecordError, match="unknown state name 'Claimed'"):
-        store.set_flow_run_state("run-1", "Running", None, at(1), expected={"Claimed"})
-    assert store.get_flow_run("run-1").state == "Scheduled"
-
-
-def test_a_heartbeat_is_recorded(store: RunStore) -> None:
-    store.create_flow_run(flow_run())
-    store.heartbeat("run-1", at(30))
-    store.heartbeat("run-1", at(60))
+    started(store)
+    assert store.heartbeat("run-1", at(30)) == "Running"
+    store.request_cancel("run-1", at=at(40), reason="stop")
+    assert store.heartbeat("run-1", at(60)) == "Cancelling"
     assert store.get_flow_run("run-1").heartbeat == at(60)
 
 
@@ -310,9 +433,9 @@ def test_naive_datetimes_are_refused_by_every_method(store: RunStore) -> None:
     store.create_flow_run(flow_run())
     naive = datetime(2026, 3, 1, 12)
     calls: list[Callable[[], object]] = [
-        lambda: store.set_flow_run_state("run-1", "Running", None, naive),
-        lambda: store.set_flow_run_state("run-1", "Running", None, T0, start_time=naive),
-        lambda: store.set_flow_run_state("run-1", "Failed", None, T0, end_time=naive),
+        lambda: store.claim("run-1", at=naive, host="h", pid=1),
+        lambda: store.finish("run-1", "Failed", None, at=naive),
+        lambda: store.request_cancel("run-1", at=naive, reason="r"),
         lambda: store.heartbeat("run-1", naive),
         lambda: store.list_flow_runs(since=naive),
         lambda: store.prune(naive),
@@ -321,6 +444,114 @@ def test_naive_datetimes_are_refused_by_every_method(store: RunStore) -> None:
         with pytest.raises(InvalidRecordError, match="must be timezone-aware"):
             call()
     assert store.get_flow_run("run-1") == flow_run()
+
+
+# -- the event log -------------------------------------------------------------------------------
+
+
+def test_every_state_change_is_an_event_with_increasing_ids(store: RunStore) -> None:
+    store.create_flow_run(flow_run(deployment="d", origin="trigger"))
+    started(store)
+    store.finish("run-1", "Success", "done", at=at(3))
+    found = store.events(flow_run_id="run-1")
+    assert [(e.kind, e.name, e.data["from"]) for e in found] == [
+        ("flow_run", "Scheduled", None),
+        ("flow_run", "Claimed", "Scheduled"),
+        ("flow_run", "Running", "Claimed"),
+        ("flow_run", "Success", "Running"),
+    ]
+    assert [e.id for e in found] == sorted({e.id for e in found if e.id is not None})
+    assert found[0].data["origin"] == "trigger"
+    assert {e.deployment for e in found} == {"d"}
+    assert found[2].data["pid"] == 77
+    assert store.last_event_id() == found[-1].id
+
+
+def test_events_after_an_id_give_only_newer_ones_to_follow_the_store(store: RunStore) -> None:
+    store.create_flow_run(flow_run())
+    seen = store.last_event_id()
+    claimed(store)
+    store.upsert_deployment("nightly", {"v": 1}, at(2))
+    newer = store.events(after_id=seen)
+    assert [(e.kind, e.name) for e in newer] == [("flow_run", "Claimed"), ("deployment", "created")]
+    assert store.events(after_id=seen, limit=1) == newer[:1]
+    assert store.events(after_id=seen, kinds=["deployment"]) == newer[1:]
+    assert store.events(deployment="nightly") == newer[1:]
+    assert store.events(after_id=store.last_event_id()) == []
+
+
+def test_task_state_batches_are_events_of_their_run(store: RunStore) -> None:
+    store.create_flow_run(flow_run())
+    store.record_task_states(
+        [change("Running", 1, "t-1"), change("Success", 2, "t-1", message="ok")]
+    )
+    (event,) = store.events(kinds=["task_runs"])
+    assert (event.flow_run_id, event.name, event.at) == ("run-1", "states", at(2))
+    assert event.data["changes"] == [
+        ["t-1", "t", None, "Running", None, at(1).isoformat()],
+        ["t-1", "t", None, "Success", "ok", at(2).isoformat()],
+    ]
+
+
+def test_deployment_changes_are_events(store: RunStore) -> None:
+    store.upsert_deployment("nightly", {"v": 1}, at(1))
+    store.upsert_deployment("nightly", {"v": 1}, at(2))  # no change: no event
+    store.upsert_deployment("nightly", {"v": 2}, at(3))
+    assert store.set_deployment_paused("nightly", True, at(4))
+    assert not store.set_deployment_paused("nightly", True, at(5))
+    assert store.set_deployment_paused("nightly", False, at(6))
+    assert store.delete_deployment("nightly", at(7))
+    found = store.events(kinds=["deployment"])
+    assert [(e.name, e.at) for e in found] == [
+        ("created", at(1)),
+        ("updated", at(3)),
+        ("paused", at(4)),
+        ("resumed", at(6)),
+        ("deleted", at(7)),
+    ]
+
+
+def test_an_action_is_recorded_as_an_event(store: RunStore) -> None:
+    store.create_flow_run(flow_run())
+    action = Event(kind="action", name="cancel", at=at(1), flow_run_id="run-1", data={"by": "cli"})
+    event_id = store.record_event(action)
+    assert store.events(after_id=event_id - 1) == [replace(action, id=event_id)]
+    with pytest.raises(RunNotFoundError):
+        store.record_event(replace(action, flow_run_id="ghost"))
+
+
+def test_concurrent_writers_never_let_a_follower_skip_an_event(store: RunStore) -> None:
+    for i in range(8):
+        store.create_flow_run(flow_run(f"run-{i}", scheduled_start_time=at(i)))
+    seen: list[int] = []
+    last = store.last_event_id()
+    stop = threading.Event()
+
+    def follow() -> None:
+        nonlocal last
+        while not stop.is_set():
+            for event in store.events(after_id=last):
+                assert event.id is not None
+                seen.append(event.id)
+                last = event.id
+
+    follower = threading.Thread(target=follow)
+    follower.start()
+    try:
+        race(
+            8,
+            lambda i: [
+                store.record_task_states([change("Running", n, flow_run_id=f"run-{i}")])
+                for n in range(10)
+            ],
+        )
+    finally:
+        stop.set()
+        follower.join()
+    seen += [e.id for e in store.events(after_id=last) if e.id is not None]
+    written = [e.id for e in store.events(kinds=["task_runs"])]
+    assert sorted(seen) == seen
+    assert seen == written, "the follower saw every event, in order, once"
 
 
 # -- task history --------------------------------------------------------------------------------
@@ -571,10 +802,18 @@ def test_a_negative_limit_is_refused(store: RunStore) -> None:
 
 
 def test_unfinished_runs_are_those_not_in_a_final_state(store: RunStore) -> None:
-    states = ["Scheduled", "Pending", "Running", "Paused", "Success", "Crashed", "Cancelled"]
+    states = ["Scheduled", "Claimed", "Running", "Paused", "Success", "Crashed", "Cancelled"]
+    states += ["Retrying", "Cancelling"]
     for i, state in enumerate(states):
         store.create_flow_run(flow_run(state, state=state, scheduled_start_time=at(-i)))
-    assert ids(store.unfinished_runs()) == ["Paused", "Running", "Pending", "Scheduled"]
+    assert ids(store.unfinished_runs()) == [
+        "Cancelling",
+        "Retrying",
+        "Paused",
+        "Running",
+        "Claimed",
+        "Scheduled",
+    ]
 
 
 # -- pruning -------------------------------------------------------------------------------------
@@ -764,43 +1003,12 @@ def test_unknown_deployments_are_named_in_the_error(store: RunStore) -> None:
         store.set_deployment_paused("ghost", True, T0)
     with pytest.raises(DeploymentNotFoundError, match="'ghost'"):
         store.advance_deployment("ghost", T0)
-    assert store.delete_deployment("ghost") is False
+    assert store.delete_deployment("ghost", T0) is False
 
 
 def test_deleting_a_deployment_keeps_its_runs(store: RunStore) -> None:
     store.upsert_deployment("nightly", SPEC, T0)
     store.create_flow_run(flow_run(deployment="nightly"))
-    assert store.delete_deployment("nightly") is True
+    assert store.delete_deployment("nightly", T0) is True
     assert store.get_deployment("nightly") is None
     assert store.get_flow_run("run-1").deployment == "nightly"
-
-
-def test_taking_a_run_over_records_the_process_and_attempt_in_the_same_step(
-    store: RunStore,
-) -> None:
-    store.create_flow_run(flow_run(deployment="nightly", flow_name="nightly"))
-    assert store.get_flow_run("run-1").attempts == 1
-    taken = store.set_flow_run_state(
-        "run-1",
-        "Pending",
-        None,
-        at(1),
-        expected={"Scheduled"},
-        host="host-b",
-        pid=77,
-        attempts=2,
-        flow_name="tickets",
-    )
-    assert taken
-    run = store.get_flow_run("run-1")
-    assert (run.state, run.host, run.pid, run.attempts, run.flow_name) == (
-        "Pending",
-        "host-b",
-        77,
-        2,
-        "tickets",
-    )
-    assert not store.set_flow_run_state(
-        "run-1", "Pending", None, at(2), expected={"Scheduled"}, pid=1
-    )
-    assert store.get_flow_run("run-1").pid == 77

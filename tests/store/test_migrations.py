@@ -101,7 +101,10 @@ def make_v1_postgresql(url: str) -> None:
         with engine.begin() as conn:
             conn.exec_driver_sql("ALTER TABLE flow_runs DROP COLUMN heartbeat")
             conn.exec_driver_sql("ALTER TABLE results DROP COLUMN number")
-            conn.exec_driver_sql("DROP TABLE task_state_batches")
+            conn.exec_driver_sql("DROP TABLE events")
+            for column in ("origin", "timeout", "retries", "retry_delay", "deadline"):
+                conn.exec_driver_sql(f"ALTER TABLE flow_runs DROP COLUMN {column}")
+            conn.exec_driver_sql("ALTER TABLE flow_runs DROP COLUMN not_before")
             conn.exec_driver_sql("DROP TABLE deployments")
             conn.exec_driver_sql("ALTER TABLE flow_runs DROP COLUMN attempts")
             conn.exec_driver_sql(
@@ -137,7 +140,7 @@ def v1_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 def test_a_version_1_file_is_migrated_keeping_its_history(v1_file: Path) -> None:
     with sqlite_store(v1_file) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 3
+        assert store.schema_version() == SCHEMA_VERSION == 4
         runs = store.list_flow_runs()
         assert [run.id for run in runs] == ["9c41f3e8", "0b5e7d2a"]
         run = store.get_flow_run("0b5e")
@@ -154,13 +157,55 @@ def test_a_version_1_file_is_migrated_keeping_its_history(v1_file: Path) -> None
         # Version 1 kept metrics only as JSON values; the migration filled in their numbers.
         assert [(p.name, p.number) for p in store.metrics("tickets")] == [("mae", 43210.5)]
         store.heartbeat("0b5e7d2a", T0)  # the new column is usable
-    assert sqlite_version(v1_file) == "3"
+    assert sqlite_version(v1_file) == "4"
     assert "heartbeat" in sqlite_columns(v1_file, "flow_runs")
     assert "number" in sqlite_columns(v1_file, "results")
-    # Version 3 packs task state changes, one row per batch, and adds deployments.
+    # Version 3 packed task state changes and added deployments; version 4 keeps the packed
+    # batches as events.
     assert sqlite_columns(v1_file, "task_states") == set()
-    assert sqlite_columns(v1_file, "task_state_batches") == {"id", "flow_run_id", "changes"}
+    assert sqlite_columns(v1_file, "task_state_batches") == set()
+    assert {"kind", "flow_run_id", "data"} <= sqlite_columns(v1_file, "events")
     assert "last_fire" in sqlite_columns(v1_file, "deployments")
+    assert {"origin", "deadline", "not_before", "retries"} <= sqlite_columns(v1_file, "flow_runs")
+
+
+def make_v3(path: Path) -> None:
+    """Bring a copy of the version-1 fixture to version 3, with a claimed run (version 3 called
+    it Pending) and a batch of task states."""
+    engine = sa.create_engine(f"sqlite:///{path}")
+    try:
+        with engine.begin() as conn:
+            schema_module.MIGRATIONS[1](conn)
+            schema_module.MIGRATIONS[2](conn)
+            conn.exec_driver_sql(
+                "UPDATE flow_runs SET state = 'Pending', attempts = 2 WHERE id = '0b5e7d2a'"
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO task_state_batches (flow_run_id, changes) VALUES ('0b5e7d2a', "
+                '\'["score", "score", null, "Running", null, 1767225600000000]\')'
+            )
+    finally:
+        engine.dispose()
+    set_version(f"sqlite:///{path}", 3)
+
+
+def test_a_version_3_file_gets_the_event_log_and_the_lifecycle_s_names(v1_file: Path) -> None:
+    make_v3(v1_file)
+    with sqlite_store(v1_file) as store:
+        run = store.get_flow_run("0b5e7d2a")
+        assert (run.state, run.attempts, run.origin, run.retries) == (
+            "Claimed",
+            2,
+            "schedule",
+            0,
+        )
+        assert ("score", "Running") in [(t.task_key, t.state) for t in store.task_runs("0b5e7d2a")]
+        event = store.events(kinds=["task_runs"], flow_run_id="0b5e7d2a")[-1]
+        assert event.data["changes"][-1][:4] == ["score", "score", None, "Running"]
+        assert event.at == datetime(2026, 1, 1, tzinfo=UTC)
+        # The migrated run goes on through the lifecycle.
+        assert store.finish("0b5e7d2a", "Crashed", "gone", at=T0) is not None
+    assert sqlite_version(v1_file) == "4"
 
 
 def test_a_version_1_store_is_migrated_on_every_sql_backend(v1_url: str) -> None:
@@ -231,7 +276,7 @@ def test_a_file_from_a_newer_release_is_refused_with_what_to_do(tmp_path: Path) 
         sqlite_store(path)
     assert str(caught.value) == (
         f"run store {path} has schema version 99, but this release of tideflow supports "
-        "schema versions up to 3; upgrade tideflow to a release that supports schema 99, "
+        "schema versions up to 4; upgrade tideflow to a release that supports schema 99, "
         "or point TIDEFLOW_HOME (or TIDEFLOW_DATABASE_URL) elsewhere to use a separate store"
     )
     assert sqlite_version(path) == "99"  # left as it was

@@ -120,19 +120,21 @@ def record_runs(path: str, worker: str, workers: str, count: str) -> None:
             run_id = f"w{worker}-{i:03d}"
             store.create_flow_run(run_record(run_id, deployment=f"d{worker}", minute=i))
             now = datetime.now(UTC)
-            store.set_flow_run_state(run_id, "Running", None, now, expected={"Scheduled"})
+            store.claim(run_id, at=now, host="here", pid=int(worker))
+            store.start(run_id, at=now, host="here", pid=int(worker))
             states = ("Pending", "Running", "Success")
             store.record_task_states([state_change(run_id, "score", s) for s in states])
             store.record_logs([log_line(run_id, "score", f"line {n}") for n in (1, 2)])
             store.record_results([metric_row(run_id, float(i))])
-            store.set_flow_run_state(run_id, "Success", None, datetime.now(UTC))
+            store.finish(run_id, "Success", None, at=datetime.now(UTC))
 
 
 def die_mid_run(path: str) -> None:
     """A child: start a run, record part of its history, then die without finishing it."""
     store = sqlite_store(path)
     store.create_flow_run(run_record("doomed"))
-    store.set_flow_run_state("doomed", "Running", None, datetime.now(UTC))
+    store.claim("doomed", at=datetime.now(UTC), host="here", pid=1)
+    store.start("doomed", at=datetime.now(UTC), host="here", pid=1)
     steps = [("a", "Running"), ("a", "Success"), ("b", "Running")]
     store.record_task_states([state_change("doomed", key, state) for key, state in steps])
     store.record_logs([log_line("doomed", "b", "halfway")])

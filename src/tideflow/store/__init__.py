@@ -64,6 +64,7 @@ from tideflow.store.memory import MemoryStore
 from tideflow.store.records import (
     FINISHED_STATES,
     DeploymentRecord,
+    Event,
     FlowRecord,
     FlowRunRecord,
     LogLine,
@@ -83,6 +84,7 @@ __all__ = [
     "DeploymentNotFoundError",
     "DeploymentRecord",
     "DuplicateRunError",
+    "Event",
     "FlowRecord",
     "FlowRunRecord",
     "InvalidRecordError",

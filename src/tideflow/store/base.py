@@ -10,11 +10,18 @@ The model, in short:
 
 - A flow run is one row identified by a string id. When it belongs to a deployment, the pair
   (deployment, scheduled start time) is unique too: that is the "exactly once per slot" guarantee.
-- A run's state changes through :meth:`RunStore.set_flow_run_state`, an atomic compare-and-set, so
-  two schedulers that race to claim a run cannot both win.
+- A run's state follows the lifecycle of :mod:`tideflow.lifecycle` and changes only through the
+  named verbs (:meth:`~RunStore.claim`, :meth:`~RunStore.start`, :meth:`~RunStore.finish`,
+  :meth:`~RunStore.reschedule`, :meth:`~RunStore.request_cancel`, :meth:`~RunStore.cancel`,
+  :meth:`~RunStore.release`), each an atomic read-decide-write of one run (the decisions are in
+  :mod:`tideflow.store.verbs`), so two schedulers that race to claim a run cannot both win and
+  no backend can write an illegal move.
+- Every change is also an :class:`~tideflow.store.records.Event` in the event log, written in
+  the same transaction, with ids that increase in the order the changes were made.
 - Task history is append-only (state changes, logs, results), written in batches, each batch in
   one transaction: a process killed mid-run leaves everything it had written, and its run is still
-  listed by :meth:`RunStore.unfinished_runs` so the service can mark it crashed.
+  listed by :meth:`RunStore.unfinished_runs` so the service can mark it crashed. Task state
+  changes are kept as ``task_runs`` events.
 - Every datetime in and out is timezone-aware UTC.
 """
 
@@ -26,6 +33,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
+from tideflow.store import verbs
 from tideflow.store.errors import (
     AmbiguousRunError,
     DeploymentNotFoundError,
@@ -36,6 +44,7 @@ from tideflow.store.errors import (
 from tideflow.store.records import (
     STATE_NAMES,
     DeploymentRecord,
+    Event,
     FlowRecord,
     FlowRunRecord,
     LogLine,
@@ -43,12 +52,13 @@ from tideflow.store.records import (
     ResultRow,
     TaskRunRecord,
     TaskStateChange,
+    as_utc,
     changes_from_flat,
 )
 
 __all__ = ["AMBIGUOUS_SHOWN", "SCHEMA_VERSION", "RunStore", "deployment_not_found"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The version of the stored data model this release reads and writes (see ``schema.py``)."""
 
 AMBIGUOUS_SHOWN = 5
@@ -79,43 +89,83 @@ class RunStore(abc.ABC):
                 same slot exactly one succeeds.
         """
 
+    # -- the flow-run lifecycle (see tideflow.lifecycle and tideflow.store.verbs) ----------------
+
     @abc.abstractmethod
-    def set_flow_run_state(
+    def _change_run(
+        self, run_id: str, decide: verbs.Decision, at: datetime
+    ) -> FlowRunRecord | None:
+        """Apply ``decide`` to run ``run_id`` atomically: read the run, ask ``decide`` for the
+        change, write it and append its events (:func:`~tideflow.store.verbs.events_of`, each
+        stamped ``at``) in one transaction that no other change of the run can interleave with.
+
+        Returns:
+            The run as changed, or None when ``decide`` declined (nothing is written).
+
+        Raises:
+            RunNotFoundError: no run has the id ``run_id`` (an exact id, not a prefix).
+        """
+
+    def claim(self, run_id: str, *, at: datetime, host: str, pid: int) -> FlowRunRecord | None:
+        """``Scheduled``/``Retrying`` -> ``Claimed`` for process ``pid`` on ``host``, with the
+        attempt's deadline (``at`` + the run's timeout). Of concurrent claimers exactly one gets
+        the run; the others get None."""
+        return self._change_run(run_id, verbs.claim(as_utc(at, "at"), host, pid), at)
+
+    def release(self, run_id: str, *, at: datetime, reason: str) -> FlowRunRecord | None:
+        """``Claimed`` -> waiting again (the process named never took the run over)."""
+        return self._change_run(run_id, verbs.release(as_utc(at, "at"), reason), at)
+
+    def start(
+        self, run_id: str, *, at: datetime, host: str, pid: int, flow_name: str | None = None
+    ) -> FlowRunRecord | None:
+        """``Claimed`` -> ``Running``, by the process the claim named (``host``, ``pid``) only;
+        records the start time, the lateness (first attempt) and the flow's name."""
+        return self._change_run(run_id, verbs.start(as_utc(at, "at"), host, pid, flow_name), at)
+
+    def finish(
         self,
         run_id: str,
         state: str,
         message: str | None,
-        at: datetime,
         *,
+        at: datetime,
         expected: Collection[str] | None = None,
-        start_time: datetime | None = None,
-        end_time: datetime | None = None,
-        lateness: float | None = None,
-        flow_name: str | None = None,
-        host: str | None = None,
-        pid: int | None = None,
-        attempts: int | None = None,
-    ) -> bool:
-        """Move run ``run_id`` to ``state`` (with ``message``), which happened at ``at``.
-
-        With ``expected``, this is an atomic compare-and-set: the change happens only if the run's
-        current state is one of ``expected``, and of concurrent callers expecting the same state
-        exactly one succeeds. ``start_time``, ``end_time``, ``lateness``, ``flow_name``, ``host``,
-        ``pid`` and ``attempts`` are written when given (never cleared): the process that takes
-        a run over says so in the same atomic step. When not given, entering ``Running`` sets a
-        missing start time to ``at`` and entering a finished state sets the end time to ``at``.
-
-        Returns:
-            True if the state changed, False if the current state was not one of ``expected``.
+    ) -> FlowRunRecord | None:
+        """The run ends in ``state`` (final, or ``Paused``) if the lifecycle allows it from its
+        current state (and that state is one of ``expected``, when given). A failure with
+        retries left moves on to ``Retrying`` in the same transaction (see
+        :func:`tideflow.store.verbs.finish`).
 
         Raises:
-            RunNotFoundError: no run has the id ``run_id`` (an exact id, not a prefix).
-            InvalidRecordError: ``state`` is not a state name or a datetime is naive.
+            InvalidRecordError: ``state`` is neither final nor ``Paused``.
         """
+        return self._change_run(
+            run_id, verbs.finish(state, message, as_utc(at, "at"), expected), at
+        )
+
+    def reschedule(
+        self, run_id: str, *, at: datetime, message: str, not_before: datetime | None = None
+    ) -> FlowRunRecord | None:
+        """A failed run -> ``Retrying`` (another attempt, on request), due at ``not_before``."""
+        decide = verbs.reschedule(as_utc(at, "at"), message, not_before)
+        return self._change_run(run_id, decide, at)
+
+    def request_cancel(self, run_id: str, *, at: datetime, reason: str) -> FlowRunRecord | None:
+        """Ask run ``run_id`` to stop: waiting or paused -> ``Cancelled``; ``Claimed`` or
+        ``Running`` -> ``Cancelling`` (a service then stops its process and cancels it with
+        :meth:`cancel`). None when it is already cancelling or finished."""
+        return self._change_run(run_id, verbs.request_cancel(as_utc(at, "at"), reason), at)
+
+    def cancel(self, run_id: str, *, at: datetime, message: str) -> FlowRunRecord | None:
+        """A run held by a process (``Claimed``, ``Running``, ``Cancelling``) -> ``Cancelled``,
+        once its process is stopped."""
+        return self._change_run(run_id, verbs.cancel(as_utc(at, "at"), message), at)
 
     @abc.abstractmethod
-    def heartbeat(self, run_id: str, at: datetime) -> None:
-        """Record ``at`` as the latest sign of life of run ``run_id``'s process.
+    def heartbeat(self, run_id: str, at: datetime) -> str:
+        """Record ``at`` as the latest sign of life of run ``run_id``'s process; the run's
+        state (so its process learns of a cancel request).
 
         Raises:
             RunNotFoundError: no run has the id ``run_id``.
@@ -154,10 +204,15 @@ class RunStore(abc.ABC):
         """
 
     @abc.abstractmethod
+    def record_event(self, event: Event) -> int:
+        """Append ``event`` (an action, typically) to the event log; its id."""
+
+    @abc.abstractmethod
     def prune(self, older_than: datetime) -> int:
-        """Delete finished runs that ended before ``older_than``, with their task states, logs
-        and results. A run without an end time counts by its start, then its scheduled time.
-        Unfinished runs are never deleted, however old.
+        """Delete finished runs that ended before ``older_than``, with their task states, logs,
+        results and events, and the events of no run from before ``older_than``. A run
+        without an end time counts by its start, then its scheduled time. Unfinished runs are
+        never deleted, however old.
 
         Returns:
             The number of flow runs deleted.
@@ -194,8 +249,8 @@ class RunStore(abc.ABC):
 
     @abc.abstractmethod
     def unfinished_runs(self) -> list[FlowRunRecord]:
-        """Every run not in a finished state (scheduled, pending, running, ...), oldest scheduled
-        first. The service checks their processes to find crashed runs."""
+        """Every run not in a finished state (waiting, active or paused), oldest scheduled
+        first. The service plans with them and checks their processes to find crashed runs."""
 
     @abc.abstractmethod
     def task_states(self, run_id: str) -> list[TaskStateChange]:
@@ -231,6 +286,24 @@ class RunStore(abc.ABC):
         oldest first by the run's scheduled time, then recording time. With ``limit``, the latest
         ``limit`` points, still oldest first."""
 
+    @abc.abstractmethod
+    def events(
+        self,
+        *,
+        after_id: int | None = None,
+        limit: int | None = None,
+        kinds: Collection[str] | None = None,
+        flow_run_id: str | None = None,
+        deployment: str | None = None,
+    ) -> list[Event]:
+        """Events by increasing id: those after ``after_id`` when given, of the given ``kinds``,
+        run and deployment, at most ``limit``. An event is visible only once every event with
+        a smaller id is: a reader that goes on from the last id it saw misses none."""
+
+    @abc.abstractmethod
+    def last_event_id(self) -> int:
+        """The id of the latest event (0 when there is none): where a follower starts."""
+
     # -- deployments ---------------------------------------------------------------------------
 
     @abc.abstractmethod
@@ -240,7 +313,8 @@ class RunStore(abc.ABC):
         """Register deployment ``name`` with ``spec`` (JSON), or replace the spec of an existing
         one. A new deployment is created at ``at``, paused if ``paused`` is True; an existing
         one keeps its creation time and last fire time, and its paused flag unless ``paused``
-        is given."""
+        is given. Appends a ``deployment`` event (``created``, or ``updated`` when the spec or
+        paused flag changed)."""
 
     @abc.abstractmethod
     def get_deployment(self, name: str) -> DeploymentRecord | None:
@@ -251,12 +325,14 @@ class RunStore(abc.ABC):
         """Every deployment, by name."""
 
     @abc.abstractmethod
-    def delete_deployment(self, name: str) -> bool:
-        """Forget deployment ``name`` (its runs stay in the history). False if it was unknown."""
+    def delete_deployment(self, name: str, at: datetime) -> bool:
+        """Forget deployment ``name`` (its runs stay in the history), with a ``deleted`` event.
+        False if it was unknown."""
 
     @abc.abstractmethod
-    def set_deployment_paused(self, name: str, paused: bool, at: datetime) -> None:
-        """Pause or resume deployment ``name``.
+    def set_deployment_paused(self, name: str, paused: bool, at: datetime) -> bool:
+        """Pause or resume deployment ``name``; whether that changed it (a ``paused`` or
+        ``resumed`` event is appended when it did).
 
         Raises:
             DeploymentNotFoundError: no deployment is called ``name``.
@@ -342,6 +418,48 @@ def duplicate_slot(run: FlowRunRecord, existing_id: str) -> DuplicateRunError:
         f"deployment {run.deployment!r} already has a run scheduled at "
         f"{run.scheduled_start_time.isoformat()} (run {existing_id}); "
         f"each (deployment, scheduled time) slot runs once, so run {run.id} was not created"
+    )
+
+
+def deployment_event(
+    old: DeploymentRecord | None, new: DeploymentRecord, at: datetime
+) -> Event | None:
+    """The ``deployment`` event of an upsert from ``old`` to ``new``; None when nothing changed."""
+    if old is None:
+        name = "created"
+    elif old.spec == new.spec and old.paused == new.paused:
+        return None
+    else:
+        name = "updated"
+    data = {"paused": new.paused}
+    return Event(kind="deployment", name=name, at=at, deployment=new.name, data=data)
+
+
+def pause_event(name: str, paused: bool, at: datetime) -> Event:
+    """The event of deployment ``name`` being paused or resumed."""
+    return Event(kind="deployment", name="paused" if paused else "resumed", at=at, deployment=name)
+
+
+def task_change_row(change: TaskStateChange) -> list[Any]:
+    """A task state change as the row an event's ``data["changes"]`` lists it in."""
+    return [
+        change.task_key,
+        change.task_name,
+        change.map_index,
+        change.state,
+        change.message,
+        change.timestamp.isoformat(),
+    ]
+
+
+def task_runs_event(run_id: str, changes: Sequence[TaskStateChange]) -> Event:
+    """The ``task_runs`` event of a batch of task state changes of run ``run_id``."""
+    return Event(
+        kind="task_runs",
+        name="states",
+        at=max(change.timestamp for change in changes),
+        flow_run_id=run_id,
+        data={"changes": [task_change_row(change) for change in changes]},
     )
 
 

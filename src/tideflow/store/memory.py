@@ -21,22 +21,25 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
+from tideflow.store import verbs
 from tideflow.store.base import (
     SCHEMA_VERSION,
     RunStore,
     ambiguous_run,
     check_limit,
-    check_state,
+    deployment_event,
     deployment_not_found,
     duplicate_id,
     duplicate_slot,
     missing_runs,
+    pause_event,
     run_not_found,
+    task_runs_event,
 )
 from tideflow.store.errors import StoreClosedError
 from tideflow.store.records import (
-    FINISHED_STATES,
     DeploymentRecord,
+    Event,
     FlowRecord,
     FlowRunRecord,
     LogLine,
@@ -74,6 +77,8 @@ class MemoryStore(RunStore):
         self._results: defaultdict[str, list[tuple[int, ResultRow]]] = defaultdict(list)
         self._sequence = itertools.count(1)
         self._deployments: dict[str, DeploymentRecord] = {}
+        self._events: list[Event] = []
+        self._event_ids = itertools.count(1)
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -97,6 +102,13 @@ class MemoryStore(RunStore):
     def _out(run: FlowRunRecord) -> FlowRunRecord:
         return replace(run, parameters=_copy(run.parameters))
 
+    def _append(self, event: Event) -> int:
+        """Append ``event`` with the next id (the lock is held)."""
+        stored = replace(event, id=next(self._event_ids), data=_copy(event.data))
+        self._events.append(stored)
+        assert stored.id is not None
+        return stored.id
+
     # -- writing -------------------------------------------------------------------------------
 
     def upsert_flow(self, flow: FlowRecord) -> None:
@@ -118,59 +130,40 @@ class MemoryStore(RunStore):
                     raise duplicate_slot(run, self._slots[slot])
                 self._slots[slot] = run.id
             self._runs[run.id] = self._out(run)
+            self._append(verbs.created_event(run))
 
-    def set_flow_run_state(
-        self,
-        run_id: str,
-        state: str,
-        message: str | None,
-        at: datetime,
-        *,
-        expected: Collection[str] | None = None,
-        start_time: datetime | None = None,
-        end_time: datetime | None = None,
-        lateness: float | None = None,
-        flow_name: str | None = None,
-        host: str | None = None,
-        pid: int | None = None,
-        attempts: int | None = None,
-    ) -> bool:
-        check_state(state)
+    def _change_run(
+        self, run_id: str, decide: verbs.Decision, at: datetime
+    ) -> FlowRunRecord | None:
         at = as_utc(at, "at")
-        for name in expected or ():
-            check_state(name)
         with self._locked():
             run = self._run(run_id)
-            if expected is not None and run.state not in expected:
-                return False
-            if start_time is None and state == "Running":
-                start_time = run.start_time or at
-            if end_time is None and state in FINISHED_STATES:
-                end_time = at
-            self._runs[run_id] = replace(
-                run,
-                state=state,
-                state_message=message,
-                start_time=start_time or run.start_time,
-                end_time=end_time or run.end_time,
-                lateness=run.lateness if lateness is None else lateness,
-                flow_name=run.flow_name if flow_name is None else flow_name,
-                host=run.host if host is None else host,
-                pid=run.pid if pid is None else pid,
-                attempts=run.attempts if attempts is None else attempts,
-            )
-            return True
+            change = decide(run)
+            if change is None:
+                return None
+            state, message = change.steps[-1]
+            changed = replace(run, state=state, state_message=message, **change.fields)
+            self._runs[run_id] = changed
+            for event in verbs.events_of(run, change, at):
+                self._append(event)
+            return self._out(changed)
 
-    def heartbeat(self, run_id: str, at: datetime) -> None:
+    def heartbeat(self, run_id: str, at: datetime) -> str:
         at = as_utc(at, "at")
         with self._locked():
-            self._runs[run_id] = replace(self._run(run_id), heartbeat=at)
+            run = replace(self._run(run_id), heartbeat=at)
+            self._runs[run_id] = run
+            return run.state
 
     def record_task_states(self, changes: Sequence[TaskStateChange]) -> None:
         with self._locked():
             self._check_runs_exist({c.flow_run_id for c in changes})
+            by_run: dict[str, list[TaskStateChange]] = {}
             for change in changes:
                 self._task_states[change.flow_run_id].append(change)
+                by_run.setdefault(change.flow_run_id, []).append(change)
+            for run_id, batch in by_run.items():
+                self._append(task_runs_event(run_id, batch))
 
     def record_logs(self, lines: Sequence[LogLine]) -> None:
         with self._locked():
@@ -185,6 +178,12 @@ class MemoryStore(RunStore):
                 stored = replace(row, value=_copy(row.value))
                 self._results[row.flow_run_id].append((next(self._sequence), stored))
 
+    def record_event(self, event: Event) -> int:
+        with self._locked():
+            if event.flow_run_id is not None:
+                self._check_runs_exist({event.flow_run_id})
+            return self._append(event)
+
     def prune(self, older_than: datetime) -> int:
         cutoff = as_utc(older_than, "older_than")
         with self._locked():
@@ -195,6 +194,13 @@ class MemoryStore(RunStore):
                     del self._slots[(run.deployment, run.scheduled_start_time)]
                 for children in (self._task_states, self._logs, self._results):
                     children.pop(run.id, None)
+            gone = {run.id for run in doomed}
+            self._events = [
+                event
+                for event in self._events
+                if event.flow_run_id not in gone
+                and (event.flow_run_id is not None or event.at >= cutoff)
+            ]
             return len(doomed)
 
     # -- deployments ---------------------------------------------------------------------------
@@ -206,16 +212,20 @@ class MemoryStore(RunStore):
         with self._locked():
             old = self._deployments.get(name)
             if old is None:
-                self._deployments[name] = DeploymentRecord(
+                new = DeploymentRecord(
                     name=name, spec=_copy(spec), paused=bool(paused), created_at=at, updated_at=at
                 )
             else:
-                self._deployments[name] = replace(
+                new = replace(
                     old,
                     spec=_copy(spec),
                     updated_at=at,
                     paused=old.paused if paused is None else paused,
                 )
+            self._deployments[name] = new
+            event = deployment_event(old, new, at)
+            if event is not None:
+                self._append(event)
 
     def get_deployment(self, name: str) -> DeploymentRecord | None:
         with self._locked():
@@ -226,14 +236,23 @@ class MemoryStore(RunStore):
         with self._locked():
             return [replace(d, spec=_copy(d.spec)) for _, d in sorted(self._deployments.items())]
 
-    def delete_deployment(self, name: str) -> bool:
-        with self._locked():
-            return self._deployments.pop(name, None) is not None
-
-    def set_deployment_paused(self, name: str, paused: bool, at: datetime) -> None:
+    def delete_deployment(self, name: str, at: datetime) -> bool:
         at = as_utc(at, "at")
         with self._locked():
-            self._deployments[name] = replace(self._deployment(name), paused=paused, updated_at=at)
+            if self._deployments.pop(name, None) is None:
+                return False
+            self._append(Event(kind="deployment", name="deleted", at=at, deployment=name))
+            return True
+
+    def set_deployment_paused(self, name: str, paused: bool, at: datetime) -> bool:
+        at = as_utc(at, "at")
+        with self._locked():
+            old = self._deployment(name)
+            if old.paused == paused:
+                return False
+            self._deployments[name] = replace(old, paused=paused, updated_at=at)
+            self._append(pause_event(name, paused, at))
+            return True
 
     def advance_deployment(self, name: str, last_fire: datetime) -> None:
         last_fire = as_utc(last_fire, "last_fire")
@@ -337,6 +356,31 @@ class MemoryStore(RunStore):
         found.sort(key=lambda item: item[0])
         points = [point for _, point in found]
         return points if limit is None else points[len(points) - limit :]
+
+    def events(
+        self,
+        *,
+        after_id: int | None = None,
+        limit: int | None = None,
+        kinds: Collection[str] | None = None,
+        flow_run_id: str | None = None,
+        deployment: str | None = None,
+    ) -> list[Event]:
+        check_limit(limit)
+        with self._locked():
+            found = [
+                replace(event, data=_copy(event.data))
+                for event in self._events
+                if (after_id is None or (event.id or 0) > after_id)
+                and (kinds is None or event.kind in kinds)
+                and (flow_run_id is None or event.flow_run_id == flow_run_id)
+                and (deployment is None or event.deployment == deployment)
+            ]
+        return found[:limit]
+
+    def last_event_id(self) -> int:
+        with self._locked():
+            return self._events[-1].id or 0 if self._events else 0
 
     # -- housekeeping --------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """The records a run store keeps: plain, frozen, validated data.
 
-A store keeps five kinds of things, each written by the engine or the service and read back by the
+A store keeps six kinds of things, each written by the engine or the service and read back by the
 CLI and the dashboard:
 
 - :class:`FlowRecord`: a flow's name, a hash of its graph and the graph itself (for drawing it);
@@ -10,11 +10,14 @@ CLI and the dashboard:
   :func:`derive_task_runs`), so the history is append-only and a crash loses nothing written;
 - :class:`LogLine`: one log record of a run, optionally tied to a task run;
 - :class:`ResultRow`: a task's JSON result, a named artifact or a numeric metric; metrics read
-  across runs come back as :class:`MetricPoint`.
+  across runs come back as :class:`MetricPoint`;
+- :class:`Event`: the event log, one entry per change (flow-run and task-run states, deployment
+  changes, actions), with increasing ids, for whoever follows the store (the dashboard, alerts).
 
 Records are validated when built, so a bad value fails where it is made rather than deep inside a
 database driver: every datetime must be timezone-aware (it is converted to UTC), every state name
-must be one of :mod:`tideflow.states`, and JSON fields must be JSON-serialisable.
+must be one of :mod:`tideflow.states` (tasks) or :mod:`tideflow.lifecycle` (flow runs), and JSON
+fields must be JSON-serialisable.
 
 >>> from datetime import UTC, datetime
 >>> change = TaskStateChange(flow_run_id="r1", task_key="t-1", task_name="t", map_index=None,
@@ -28,22 +31,29 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
-from tideflow.states import TRANSITIONS, Finished, Running
+from tideflow import lifecycle
+from tideflow.states import TRANSITIONS, Running
 from tideflow.store.errors import InvalidRecordError
 
 __all__ = [
+    "EVENT_KINDS",
     "FINISHED_STATES",
+    "ORIGINS",
     "STATE_NAMES",
     "STATE_ROW_WIDTH",
+    "TASK_STATE_NAMES",
     "DeploymentRecord",
+    "Event",
+    "EventKind",
     "FlowRecord",
     "FlowRunRecord",
     "LogLine",
     "MetricPoint",
+    "Origin",
     "ResultKind",
     "ResultRow",
     "TaskRunRecord",
@@ -53,11 +63,22 @@ __all__ = [
     "derive_task_runs",
 ]
 
-STATE_NAMES: frozenset[str] = frozenset(cls.__name__ for cls in TRANSITIONS)
-FINISHED_STATES: frozenset[str] = frozenset(
-    cls.__name__ for cls in TRANSITIONS if issubclass(cls, Finished)
-)
+TASK_STATE_NAMES: frozenset[str] = frozenset(cls.__name__ for cls in TRANSITIONS)
+"""The states a task run can be in (:mod:`tideflow.states`)."""
+STATE_NAMES: frozenset[str] = TASK_STATE_NAMES | lifecycle.STATES
+"""Every state name a store keeps: task-run and flow-run (:mod:`tideflow.lifecycle`) states."""
+FINISHED_STATES: frozenset[str] = lifecycle.FINAL
 _RUNNING = Running.__name__
+
+Origin = Literal["schedule", "trigger", "backfill", "direct"]
+"""What created a flow run: a deployment's schedule, a manual trigger, a backfill, or a direct
+``flow.run()`` (no deployment)."""
+ORIGINS: tuple[str, ...] = get_args(Origin)
+
+EventKind = Literal["flow_run", "task_runs", "deployment", "action"]
+"""What an :class:`Event` records: a flow run's state change, a batch of task-run state changes,
+a change to a deployment, or an action someone took (a trigger, a cancel request, ...)."""
+EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
 
 STATE_ROW_WIDTH = 6
 """The engine hands task state changes to a store as flat lists: for each change, ``task_key,
@@ -101,12 +122,15 @@ def _utc(record: object, name: str, value: object, *, optional: bool = False) ->
     return as_utc(value, f"{type(record).__name__}.{name}")
 
 
-def _state(record: object, name: str, value: object) -> str:
-    if value not in STATE_NAMES:
-        raise _fail(
-            record, name, f"must be a state name, got {value!r}; known: {sorted(STATE_NAMES)}"
-        )
+def _state(record: object, name: str, value: object, known: frozenset[str] = STATE_NAMES) -> str:
+    if value not in known:
+        raise _fail(record, name, f"must be a state name, got {value!r}; known: {sorted(known)}")
     return str(value)
+
+
+def _choice(record: object, name: str, value: object, known: tuple[str, ...]) -> None:
+    if value not in known:
+        raise _fail(record, name, f"must be one of {', '.join(known)}, got {value!r}")
 
 
 def _text(record: object, name: str, value: object, *, optional: bool = False) -> None:
@@ -134,6 +158,13 @@ def _number(record: object, name: str, value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _fail(record, name, f"must be a number, got {value!r}")
     return float(value)
+
+
+def _seconds(record: object, name: str, value: object) -> float | None:
+    number = _number(record, name, value)
+    if number is not None and (not math.isfinite(number) or number < 0):
+        raise _fail(record, name, f"must be a finite number of seconds >= 0, got {value!r}")
+    return number
 
 
 def _json(record: object, name: str, value: object, *, mapping: bool = False) -> None:
@@ -169,8 +200,16 @@ class FlowRecord:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class FlowRunRecord:
-    """One run of a flow. ``deployment`` is None for ad-hoc runs; ``lateness`` is in seconds;
-    ``attempts`` counts the times the service started the run (retries included)."""
+    """One run of a flow; its ``state`` follows :mod:`tideflow.lifecycle`.
+
+    ``deployment`` is None for direct ``flow.run()`` calls; ``origin`` says what created the run
+    (:data:`Origin`). ``host`` and ``pid`` name the process that holds the run (the one a claim
+    named, then the one that took it over); ``heartbeat`` is its latest sign of life.
+    ``lateness`` is in seconds; ``attempts`` counts the attempts so far (retries included).
+    ``timeout`` (seconds), ``retries`` and ``retry_delay`` (seconds) are the deployment's, taken
+    when the run was created; ``deadline`` is when the current attempt times out (set by the
+    claim) and ``not_before`` when a retrying run may be claimed again.
+    """
 
     id: str
     flow_name: str
@@ -186,20 +225,30 @@ class FlowRunRecord:
     pid: int
     heartbeat: datetime | None
     attempts: int = 1
+    origin: Origin = "direct"
+    timeout: float | None = None
+    retries: int = 0
+    retry_delay: float = 0.0
+    deadline: datetime | None = None
+    not_before: datetime | None = None
 
     def __post_init__(self) -> None:
         _text(self, "id", self.id)
         _text(self, "flow_name", self.flow_name)
         _text(self, "deployment", self.deployment, optional=True)
+        _choice(self, "origin", self.origin, ORIGINS)
+        _set(self, "timeout", _seconds(self, "timeout", self.timeout))
+        _int(self, "retries", self.retries)
+        _set(self, "retry_delay", _seconds(self, "retry_delay", self.retry_delay) or 0.0)
         _json(self, "parameters", self.parameters, mapping=True)
         _set(
             self,
             "scheduled_start_time",
             _utc(self, "scheduled_start_time", self.scheduled_start_time),
         )
-        for name in ("start_time", "end_time", "heartbeat"):
+        for name in ("start_time", "end_time", "heartbeat", "deadline", "not_before"):
             _set(self, name, _utc(self, name, getattr(self, name), optional=True))
-        _set(self, "state", _state(self, "state", self.state))
+        _set(self, "state", _state(self, "state", self.state, lifecycle.STATES))
         _text(self, "state_message", self.state_message, optional=True)
         _set(self, "lateness", _number(self, "lateness", self.lateness))
         _str(self, "host", self.host)
@@ -210,6 +259,23 @@ class FlowRunRecord:
     def is_finished(self) -> bool:
         """Whether the run is in a final state (Success, Failed, Cancelled and their subclasses)."""
         return self.state in FINISHED_STATES
+
+    @property
+    def is_active(self) -> bool:
+        """Whether a process holds the run (Claimed, Running or Cancelling)."""
+        return self.state in lifecycle.ACTIVE
+
+    @property
+    def is_waiting(self) -> bool:
+        """Whether the run waits to be claimed (Scheduled or Retrying)."""
+        return self.state in lifecycle.WAITING
+
+    @property
+    def due_time(self) -> datetime:
+        """When a waiting run may be claimed: its scheduled time, or later while retrying."""
+        if self.not_before is not None and self.not_before > self.scheduled_start_time:
+            return self.not_before
+        return self.scheduled_start_time
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -229,7 +295,7 @@ class TaskStateChange:
         _text(self, "task_key", self.task_key)
         _text(self, "task_name", self.task_name)
         _int(self, "map_index", self.map_index, optional=True)
-        _set(self, "state", _state(self, "state", self.state))
+        _set(self, "state", _state(self, "state", self.state, TASK_STATE_NAMES))
         _text(self, "message", self.message, optional=True)
         _set(self, "timestamp", _utc(self, "timestamp", self.timestamp))
 
@@ -353,6 +419,44 @@ class DeploymentRecord:
         _set(self, "created_at", _utc(self, "created_at", self.created_at))
         _set(self, "updated_at", _utc(self, "updated_at", self.updated_at))
         _set(self, "last_fire", _utc(self, "last_fire", self.last_fire, optional=True))
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Event:
+    """One entry of the store's event log: every change, in the order the store made it.
+
+    ``id`` increases with every event (None until the store assigns it), so a reader that
+    remembers the last id it saw can ask for what came after. ``kind`` (:data:`EventKind`) and
+    ``name`` say what happened:
+
+    - ``flow_run``: run ``flow_run_id`` entered state ``name``; ``data`` has ``from`` (the state
+      it left), ``attempts`` and, where they apply, ``host``, ``pid`` and ``deadline``;
+    - ``task_runs``: ``name`` is ``"states"``; ``data["changes"]`` lists task state changes of
+      run ``flow_run_id`` as ``[task_key, task_name, map_index, state, message, timestamp]``;
+    - ``deployment``: deployment ``deployment`` was ``created``, ``updated``, ``paused``,
+      ``resumed`` or ``deleted``;
+    - ``action``: someone asked for something (``trigger``, ``backfill``, ``cancel``, ``retry``,
+      ...), with what they gave in ``data``.
+    """
+
+    kind: EventKind
+    name: str
+    at: datetime
+    flow_run_id: str | None = None
+    deployment: str | None = None
+    message: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    id: int | None = None
+
+    def __post_init__(self) -> None:
+        _choice(self, "kind", self.kind, EVENT_KINDS)
+        _text(self, "name", self.name)
+        _set(self, "at", _utc(self, "at", self.at))
+        _text(self, "flow_run_id", self.flow_run_id, optional=True)
+        _text(self, "deployment", self.deployment, optional=True)
+        _text(self, "message", self.message, optional=True)
+        _json(self, "data", self.data, mapping=True)
+        _int(self, "id", self.id, optional=True)
 
 
 def changes_from_flat(

@@ -6,12 +6,13 @@ Tables (SQLAlchemy Core, portable between SQLite and PostgreSQL)::
     flows        name (pk), graph_hash, graph (JSON text)
     flow_runs    id (pk), flow_name, deployment, parameters (JSON text), scheduled_start_time,
                  start_time, end_time, state, state_message, lateness, host, pid, heartbeat,
-                 attempts;
+                 attempts, origin, timeout, retries, retry_delay, deadline, not_before;
                  UNIQUE (deployment, scheduled_start_time): one run per deployment slot
-    task_state_batches
-                 id (pk), flow_run_id -> flow_runs, changes (JSON text: a flat list of
-                 task_key, task_name, map_index, state, message, microseconds since the epoch,
-                 six values per change, laid end to end)
+    events       id (pk, never reused, in commit order), at, kind, name, flow_run_id ->
+                 flow_runs (NULL for deployment and some action events), deployment, message,
+                 data (JSON text). Task state changes are ``task_runs`` events whose data is a
+                 flat list of task_key, task_name, map_index, state, message, microseconds since
+                 the epoch, six values per change, laid end to end
     logs         id (pk, never reused), flow_run_id -> flow_runs, task_key, map_index,
                  timestamp, level, logger, message
     results      id (pk), flow_run_id -> flow_runs, task_key, map_index, name, kind,
@@ -20,15 +21,24 @@ Tables (SQLAlchemy Core, portable between SQLite and PostgreSQL)::
 
 Task state changes are many (two or more per task run, tens of thousands for a large flow) and
 always read a whole run at a time, so they are kept packed: each batch the recorder writes is one
-row holding its changes as a JSON array. That makes recording a 10,000-task run a handful of
-inserts instead of 20,000, which is what keeps recording off the tasks' critical path.
+event row holding its changes as a JSON array. That makes recording a 10,000-task run a handful
+of inserts instead of 20,000, which is what keeps recording off the tasks' critical path, and it
+makes the event log the one record of task states rather than a second copy.
+
+Event ids follow commit order. SQLite has one writer at a time, so ids are allocated and committed
+in the same order. PostgreSQL allocates ids from a sequence when a row is inserted, and two
+transactions may commit in the other order, so a reader could see id 11 before id 10 exists and
+skip it for good; every transaction that appends events therefore first takes one transaction-level
+advisory lock (:func:`lock_events`), which makes appends of events one at a time.
 
 Children reference their run with ``ON DELETE CASCADE``, so pruning a run is one DELETE. JSON is
 stored as TEXT, which every database reads the same way. Datetimes are stored in UTC.
 
 Versions. The ``meta`` table records which version of this layout a database has. Version 1 lacked
 ``flow_runs.heartbeat`` and ``results.number``; version 2 kept one ``task_states`` row per change
-and had no ``deployments``; :data:`MIGRATIONS` maps each old version to the
+and had no ``deployments``; version 3 kept task states in ``task_state_batches``, had no event
+log, no retry, timeout or origin columns, and called a claimed run ``Pending``;
+:data:`MIGRATIONS` maps each old version to the
 step that brings it one version up. :func:`ensure_schema` creates a fresh database, migrates an
 old one in a single transaction (all steps or none), and refuses a newer one with
 :class:`~tideflow.store.errors.SchemaVersionError`, since this release cannot know what a newer
@@ -123,6 +133,13 @@ flow_runs = sa.Table(
     sa.Column("pid", sa.Integer(), nullable=False),
     sa.Column("heartbeat", UTCDateTime(), nullable=True),  # added in version 2
     sa.Column("attempts", sa.Integer(), nullable=True),  # added in version 3 (NULL means 1)
+    # added in version 4; NULL in migrated rows (see SQLStore for their defaults)
+    sa.Column("origin", sa.String(16), nullable=True),
+    sa.Column("timeout", sa.Float(), nullable=True),
+    sa.Column("retries", sa.Integer(), nullable=True),
+    sa.Column("retry_delay", sa.Float(), nullable=True),
+    sa.Column("deadline", UTCDateTime(), nullable=True),
+    sa.Column("not_before", UTCDateTime(), nullable=True),
     # NULL deployments (ad-hoc runs) never collide: NULLs are distinct in UNIQUE constraints.
     # The constraint's index also serves `WHERE deployment = ?` lookups.
     sa.UniqueConstraint("deployment", "scheduled_start_time", name="uq_flow_runs_slot"),
@@ -135,13 +152,27 @@ def _run_id() -> sa.Column[str]:
     return sa.Column("flow_run_id", sa.String(64), fk, nullable=False)
 
 
-task_state_batches = sa.Table(
-    "task_state_batches",
+events = sa.Table(
+    "events",
     metadata,
     sa.Column("id", _ID, primary_key=True, autoincrement=True),
-    _run_id(),
-    sa.Column("changes", sa.Text(), nullable=False),
-    sa.Index("ix_task_state_batches_run", "flow_run_id", "id"),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(32), nullable=False),
+    sa.Column(
+        "flow_run_id",
+        sa.String(64),
+        sa.ForeignKey("flow_runs.id", ondelete="CASCADE"),
+        nullable=True,
+    ),
+    sa.Column("deployment", _NAME, nullable=True),
+    sa.Column("message", sa.Text(), nullable=True),
+    sa.Column("data", sa.Text(), nullable=False),  # JSON text, written as is (task batches)
+    sa.Index("ix_events_run", "flow_run_id", "kind", "id"),
+    sa.Index("ix_events_deployment", "deployment", "id"),
+    # AUTOINCREMENT: SQLite never reuses the id of a deleted last row; followers rely on ids
+    # only ever growing.
+    sqlite_autoincrement=True,
 )
 
 logs = sa.Table(
@@ -194,10 +225,22 @@ STORE_TABLES = (
     "flow_runs",
     "task_states",
     "task_state_batches",
+    "events",
     "logs",
     "results",
     "deployments",
 )
+
+_EVENTS_LOCK = _SCHEMA_LOCK - 1
+
+
+def lock_events(conn: Connection) -> None:
+    """Make this transaction the only one appending events until it ends (PostgreSQL; SQLite's
+    write lock already does). Take it before anything else in the transaction, so two writers
+    never wait for each other's row locks while holding it."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EVENTS_LOCK})
+
 
 # -- versions and migrations ---------------------------------------------------------------------
 
@@ -230,6 +273,18 @@ def _v1_to_v2(conn: Connection) -> None:
             .values(number=sa.bindparam("number"))
         )
         conn.execute(update, numbers)
+
+
+_legacy = sa.MetaData()
+task_state_batches = sa.Table(
+    "task_state_batches",
+    _legacy,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("flow_run_id", sa.String(64), nullable=False),
+    sa.Column("changes", sa.Text(), nullable=False),
+    sa.Index("ix_task_state_batches_run", "flow_run_id", "id"),
+)
+"""Version 3's packed task states (version 4 keeps them as ``task_runs`` events)."""
 
 
 def _v2_to_v3(conn: Connection) -> None:
@@ -282,7 +337,38 @@ def from_micros(value: int) -> datetime:
     return _EPOCH + timedelta(microseconds=value)
 
 
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
+def _v3_to_v4(conn: Connection) -> None:
+    """Add the event log and move each ``task_state_batches`` row into it as a ``task_runs``
+    event; add the retry, timeout and origin columns; rename the claimed state ``Pending`` to
+    ``Claimed``."""
+    for name in ("origin", "timeout", "retries", "retry_delay", "deadline", "not_before"):
+        _add_column(conn, flow_runs.c[name])
+    events.create(conn)
+    conn.execute(flow_runs.update().where(flow_runs.c.state == "Pending").values(state="Claimed"))
+    query = sa.select(task_state_batches).order_by(task_state_batches.c.id)
+    rows = []
+    for batch in conn.execute(query):
+        flat = json.loads(batch.changes)
+        stamps = flat[5::6] or [0]
+        rows.append(
+            {
+                "at": from_micros(max(stamps)),
+                "kind": "task_runs",
+                "name": "states",
+                "flow_run_id": batch.flow_run_id,
+                "data": batch.changes,
+            }
+        )
+    if rows:
+        conn.execute(events.insert(), rows)
+    conn.exec_driver_sql("DROP TABLE task_state_batches")
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    1: _v1_to_v2,
+    2: _v2_to_v3,
+    3: _v3_to_v4,
+}
 """``MIGRATIONS[n]`` brings a version-``n`` database to version ``n + 1``."""
 
 assert sorted(MIGRATIONS) == list(range(1, SCHEMA_VERSION)), "a migration step is missing"

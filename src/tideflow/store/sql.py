@@ -10,8 +10,9 @@ Transactions. Every method is one transaction: reads see one consistent snapshot
 
 - (deployment, scheduled_start_time) is a UNIQUE constraint, so two processes creating the same
   slot cannot both succeed, whatever they checked before;
-- a compare-and-set state change is one ``UPDATE ... WHERE id = :id AND state IN (:expected)``;
-  the database serialises concurrent updates of a row, so exactly one claimer sees a changed row.
+- a flow run's state changes in one transaction that reads the row locked, decides (the rules of
+  :mod:`tideflow.store.verbs`), updates it and appends the events: of two claimers, the second
+  reads the run as the first left it and declines.
 
 Errors from the driver are turned into :class:`~tideflow.store.errors.StoreError` subclasses that
 name the file (SQLite) or the URL with its password hidden (PostgreSQL).
@@ -22,24 +23,25 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Row
 
-from tideflow.store import connect, sqlite
+from tideflow.store import connect, sqlite, verbs
 from tideflow.store.base import (
     AMBIGUOUS_SHOWN,
     RunStore,
     ambiguous_run,
     check_limit,
-    check_state,
+    deployment_event,
     deployment_not_found,
     duplicate_id,
     duplicate_slot,
     missing_runs,
+    pause_event,
     run_not_found,
 )
 from tideflow.store.errors import StoreClosedError, StoreError
@@ -47,6 +49,7 @@ from tideflow.store.records import (
     FINISHED_STATES,
     STATE_ROW_WIDTH,
     DeploymentRecord,
+    Event,
     FlowRecord,
     FlowRunRecord,
     LogLine,
@@ -62,14 +65,15 @@ from tideflow.store.schema import (
     UTCDateTime,
     deployments,
     ensure_schema,
+    events,
     flow_runs,
     flows,
     from_micros,
+    lock_events,
     logs,
     meta,
     micros,
     results,
-    task_state_batches,
 )
 
 __all__ = ["SQLStore"]
@@ -84,15 +88,49 @@ def _values(record: object, *, without: str | None = None) -> dict[str, Any]:
 
 
 def _packed(run_id: str, flat: Sequence[Any]) -> dict[str, Any]:
-    """One ``task_state_batches`` row holding the flat changes ``flat`` (see the schema)."""
+    """One ``task_runs`` event row holding the flat changes ``flat`` (see the schema)."""
     changes = list(flat)
-    changes[5::STATE_ROW_WIDTH] = [micros(at) for at in changes[5::STATE_ROW_WIDTH]]
-    return {"flow_run_id": run_id, "changes": json.dumps(changes)}
+    stamps = changes[5::STATE_ROW_WIDTH]
+    changes[5::STATE_ROW_WIDTH] = [micros(at) for at in stamps]
+    return {
+        "at": max(stamps),
+        "kind": "task_runs",
+        "name": "states",
+        "flow_run_id": run_id,
+        "deployment": None,
+        "message": None,
+        "data": json.dumps(changes),
+    }
+
+
+def _event_row(event: Event) -> dict[str, Any]:
+    values = _values(event, without="id")
+    values["data"] = json.dumps(event.data)
+    return values
+
+
+def _event(row: Row[Any]) -> Event:
+    values = dict(row._mapping)
+    data = json.loads(values["data"])
+    if values["kind"] == "task_runs" and isinstance(data, list):  # packed, see the schema
+        changes = [
+            [*data[i : i + 5], from_micros(data[i + 5]).isoformat()]
+            for i in range(0, len(data), STATE_ROW_WIDTH)
+        ]
+        data = {"changes": changes}
+    values["data"] = data
+    return Event(**values)
 
 
 def _run(row: Row[Any]) -> FlowRunRecord:
     values = dict(row._mapping)
-    values["attempts"] = values["attempts"] or 1  # NULL in rows migrated from version 2
+    # Columns that rows migrated from older versions left NULL.
+    values["attempts"] = values["attempts"] or 1
+    values["origin"] = values["origin"] or (
+        "direct" if values["deployment"] is None else "schedule"
+    )
+    values["retries"] = values["retries"] or 0
+    values["retry_delay"] = values["retry_delay"] or 0.0
     return FlowRunRecord(**values)
 
 
@@ -179,10 +217,14 @@ class SQLStore(RunStore):
             yield conn
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
+    def _write(self, *, events: bool = False) -> Iterator[Connection]:
+        """A write transaction; with ``events``, one that will append to the event log, which
+        takes the event lock first (see :func:`~tideflow.store.schema.lock_events`)."""
         if self._closed:
             raise StoreClosedError(f"run store {self.where} is closed")
         with self._translated(), self._writer.begin() as conn:
+            if events:
+                lock_events(conn)
             yield conn
 
     @staticmethod
@@ -214,8 +256,9 @@ class SQLStore(RunStore):
 
     def create_flow_run(self, run: FlowRunRecord) -> None:
         try:
-            with self._write() as conn:
+            with self._write(events=True) as conn:
                 conn.execute(flow_runs.insert().values(_values(run)))
+                conn.execute(events.insert().values(_event_row(verbs.created_event(run))))
         except sa.exc.IntegrityError as exc:
             raise self._duplicate(run, exc) from None
 
@@ -233,51 +276,37 @@ class SQLStore(RunStore):
             return duplicate_slot(run, existing)
         return StoreError(f"run store {self.where} refused run {run.id}: {exc.orig}")
 
-    def set_flow_run_state(
-        self,
-        run_id: str,
-        state: str,
-        message: str | None,
-        at: datetime,
-        *,
-        expected: Collection[str] | None = None,
-        start_time: datetime | None = None,
-        end_time: datetime | None = None,
-        lateness: float | None = None,
-        flow_name: str | None = None,
-        host: str | None = None,
-        pid: int | None = None,
-        attempts: int | None = None,
-    ) -> bool:
-        check_state(state)
+    def _change_run(
+        self, run_id: str, decide: verbs.Decision, at: datetime
+    ) -> FlowRunRecord | None:
         at = as_utc(at, "at")
-        values: dict[str, Any] = {"state": state, "state_message": message}
-        if start_time is not None:
-            values["start_time"] = as_utc(start_time, "start_time")
-        elif state == "Running":
-            values["start_time"] = sa.func.coalesce(flow_runs.c.start_time, _utc(at))
-        if end_time is not None:
-            values["end_time"] = as_utc(end_time, "end_time")
-        elif state in FINISHED_STATES:
-            values["end_time"] = at
-        if lateness is not None:
-            values["lateness"] = float(lateness)
-        taken_over = {"flow_name": flow_name, "host": host, "pid": pid, "attempts": attempts}
-        values.update({name: value for name, value in taken_over.items() if value is not None})
-        update = flow_runs.update().where(flow_runs.c.id == run_id).values(values)
-        if expected is not None:
-            update = update.where(flow_runs.c.state.in_([check_state(s) for s in expected]))
-        with self._write() as conn:
-            changed = conn.execute(update).rowcount == 1
-            if not changed and not self._exists(conn, run_id):
+        # The row is locked for the transaction (PostgreSQL; SQLite's write lock covers it), so
+        # the decision is made on the state the update replaces. NO KEY UPDATE leaves the key
+        # share lock that inserting children (logs, results) takes on their run free.
+        query = sa.select(flow_runs).where(flow_runs.c.id == run_id).with_for_update(key_share=True)
+        with self._write(events=True) as conn:
+            row = conn.execute(query).first()
+            if row is None:
                 raise run_not_found(run_id)
-        return changed
+            run = _run(row)
+            change = decide(run)
+            if change is None:
+                return None
+            state, message = change.steps[-1]
+            values = {"state": state, "state_message": message, **change.fields}
+            conn.execute(flow_runs.update().where(flow_runs.c.id == run_id).values(values))
+            rows = [_event_row(event) for event in verbs.events_of(run, change, at)]
+            conn.execute(events.insert(), rows)
+        return replace(run, **values)
 
-    def heartbeat(self, run_id: str, at: datetime) -> None:
+    def heartbeat(self, run_id: str, at: datetime) -> str:
         update = flow_runs.update().where(flow_runs.c.id == run_id)
+        update = update.values(heartbeat=as_utc(at, "at")).returning(flow_runs.c.state)
         with self._write() as conn:
-            if conn.execute(update.values(heartbeat=as_utc(at, "at"))).rowcount == 0:
-                raise run_not_found(run_id)
+            state = conn.scalar(update)
+        if state is None:
+            raise run_not_found(run_id)
+        return str(state)
 
     def record_task_states(self, changes: Sequence[TaskStateChange]) -> None:
         by_run: dict[str, list[Any]] = {}
@@ -285,11 +314,11 @@ class SQLStore(RunStore):
             by_run.setdefault(c.flow_run_id, []).extend(
                 (c.task_key, c.task_name, c.map_index, c.state, c.message, c.timestamp)
             )
-        self._append(task_state_batches, [_packed(run, flat) for run, flat in by_run.items()])
+        self._append(events, [_packed(run, flat) for run, flat in by_run.items()])
 
     def record_task_state_rows(self, flow_run_id: str, flat: Sequence[Any]) -> None:
         if flat:
-            self._append(task_state_batches, [_packed(flow_run_id, flat)])
+            self._append(events, [_packed(flow_run_id, flat)])
 
     def record_logs(self, lines: Sequence[LogLine]) -> None:
         self._append(logs, [_values(line, without="id") for line in lines])
@@ -302,7 +331,7 @@ class SQLStore(RunStore):
         if not rows:
             return
         try:
-            with self._write() as conn:
+            with self._write(events=table is events) as conn:
                 conn.execute(table.insert(), rows)
         except sa.exc.IntegrityError as exc:
             # The only constraint a valid record can break is the reference to its run.
@@ -314,15 +343,27 @@ class SQLStore(RunStore):
                 raise missing_runs(missing) from None
             raise StoreError(f"run store {self.where} refused {table.name}: {exc.orig}") from None
 
+    def record_event(self, event: Event) -> int:
+        try:
+            with self._write(events=True) as conn:
+                return int(
+                    conn.scalar(events.insert().values(_event_row(event)).returning(events.c.id))
+                )
+        except sa.exc.IntegrityError:
+            raise missing_runs({str(event.flow_run_id)}) from None
+
     def prune(self, older_than: datetime) -> int:
         cutoff = _utc(as_utc(older_than, "older_than"))
         ended = sa.func.coalesce(
             flow_runs.c.end_time, flow_runs.c.start_time, flow_runs.c.scheduled_start_time
         )
         delete = flow_runs.delete().where(flow_runs.c.state.in_(_FINISHED), ended < cutoff)
+        old_events = events.delete().where(events.c.flow_run_id.is_(None), events.c.at < cutoff)
         with self._write() as conn:
-            # Task states, logs and results go with their runs: ON DELETE CASCADE.
-            return conn.execute(delete).rowcount
+            # Task states (events), logs and results go with their runs: ON DELETE CASCADE.
+            deleted = conn.execute(delete).rowcount
+            conn.execute(old_events)
+            return deleted
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -375,11 +416,11 @@ class SQLStore(RunStore):
             return [_run(row) for row in conn.execute(query)]
 
     def task_states(self, run_id: str) -> list[TaskStateChange]:
-        query = sa.select(task_state_batches.c.changes).where(
-            task_state_batches.c.flow_run_id == run_id
+        query = sa.select(events.c.data).where(
+            events.c.flow_run_id == run_id, events.c.kind == "task_runs"
         )
         with self._read() as conn:
-            batches = list(conn.scalars(query.order_by(task_state_batches.c.id)))
+            batches = list(conn.scalars(query.order_by(events.c.id)))
         flat = [value for batch in batches for value in json.loads(batch)]
         changes = changes_from_flat(run_id, flat, from_micros)
         # A stable sort keeps recording order for changes with equal timestamps.
@@ -446,21 +487,32 @@ class SQLStore(RunStore):
         self, name: str, spec: dict[str, Any], at: datetime, *, paused: bool | None = None
     ) -> None:
         at = as_utc(at, "at")
+        select = sa.select(deployments).where(deployments.c.name == name)
         update = deployments.update().where(deployments.c.name == name)
-        changes: dict[str, Any] = {"spec": spec, "updated_at": at}
-        if paused is not None:
-            changes["paused"] = paused
-        created = DeploymentRecord(
-            name=name, spec=spec, paused=bool(paused), created_at=at, updated_at=at
-        )
         for attempt in range(2):
             try:
-                with self._write() as conn:
-                    if conn.execute(update.values(changes)).rowcount == 0:
-                        conn.execute(deployments.insert().values(_values(created)))
+                with self._write(events=True) as conn:
+                    row = conn.execute(select.with_for_update()).first()
+                    old = None if row is None else DeploymentRecord(**row._mapping)
+                    if old is None:
+                        new = DeploymentRecord(
+                            name=name, spec=spec, paused=bool(paused), created_at=at, updated_at=at
+                        )
+                        conn.execute(deployments.insert().values(_values(new)))
+                    else:
+                        new = replace(
+                            old,
+                            spec=spec,
+                            updated_at=at,
+                            paused=old.paused if paused is None else paused,
+                        )
+                        conn.execute(update.values(spec=spec, updated_at=at, paused=new.paused))
+                    event = deployment_event(old, new, at)
+                    if event is not None:
+                        conn.execute(events.insert().values(_event_row(event)))
                 return
             except sa.exc.IntegrityError:
-                if attempt:  # another process created it between our UPDATE and INSERT
+                if attempt:  # another process created it between our SELECT and INSERT
                     raise
 
     def get_deployment(self, name: str) -> DeploymentRecord | None:
@@ -473,18 +525,28 @@ class SQLStore(RunStore):
             rows = conn.execute(sa.select(deployments).order_by(deployments.c.name))
             return [DeploymentRecord(**row._mapping) for row in rows]
 
-    def delete_deployment(self, name: str) -> bool:
-        with self._write() as conn:
-            return bool(
-                conn.execute(deployments.delete().where(deployments.c.name == name)).rowcount
-            )
+    def delete_deployment(self, name: str, at: datetime) -> bool:
+        event = Event(kind="deployment", name="deleted", at=as_utc(at, "at"), deployment=name)
+        with self._write(events=True) as conn:
+            gone = conn.execute(deployments.delete().where(deployments.c.name == name)).rowcount
+            if gone:
+                conn.execute(events.insert().values(_event_row(event)))
+        return bool(gone)
 
-    def set_deployment_paused(self, name: str, paused: bool, at: datetime) -> None:
-        update = deployments.update().where(deployments.c.name == name)
-        with self._write() as conn:
-            values = {"paused": paused, "updated_at": as_utc(at, "at")}
+    def set_deployment_paused(self, name: str, paused: bool, at: datetime) -> bool:
+        at = as_utc(at, "at")
+        update = deployments.update().where(
+            deployments.c.name == name, deployments.c.paused != paused
+        )
+        with self._write(events=True) as conn:
+            values = {"paused": paused, "updated_at": at}
             if conn.execute(update.values(values)).rowcount == 0:
-                raise deployment_not_found(name)
+                found = conn.scalar(sa.select(deployments.c.name).where(deployments.c.name == name))
+                if found is None:
+                    raise deployment_not_found(name)
+                return False
+            conn.execute(events.insert().values(_event_row(pause_event(name, paused, at))))
+        return True
 
     def advance_deployment(self, name: str, last_fire: datetime) -> None:
         at = _utc(as_utc(last_fire, "last_fire"))
@@ -497,6 +559,33 @@ class SQLStore(RunStore):
         with self._write() as conn:
             if conn.execute(update).rowcount == 0:
                 raise deployment_not_found(name)
+
+    def events(
+        self,
+        *,
+        after_id: int | None = None,
+        limit: int | None = None,
+        kinds: Collection[str] | None = None,
+        flow_run_id: str | None = None,
+        deployment: str | None = None,
+    ) -> list[Event]:
+        check_limit(limit)
+        query = sa.select(events)
+        if after_id is not None:
+            query = query.where(events.c.id > after_id)
+        if kinds is not None:
+            query = query.where(events.c.kind.in_(list(kinds)))
+        if flow_run_id is not None:
+            query = query.where(events.c.flow_run_id == flow_run_id)
+        if deployment is not None:
+            query = query.where(events.c.deployment == deployment)
+        query = query.order_by(events.c.id).limit(limit)
+        with self._read() as conn:
+            return [_event(row) for row in conn.execute(query)]
+
+    def last_event_id(self) -> int:
+        with self._read() as conn:
+            return int(conn.scalar(sa.select(sa.func.max(events.c.id))) or 0)
 
     # -- housekeeping --------------------------------------------------------------------------
 
