@@ -6,18 +6,17 @@ the flow logger, and any logger a task uses while it runs; records replayed from
 included), each task's metrics and artifacts (:mod:`tideflow.results`) and the return value of
 tasks marked ``checkpoint=True``; and the run's final state when it ends.
 
-Everything but the first and last write is appended to in-memory buffers (state changes to a
-flat list, one ``extend`` per change: no object per change for the garbage collector to walk)
-that one writer thread flushes every :data:`FLUSH_SECONDS`, each flush one insert per kind of
-record. The writer also beats the run's heartbeat every :data:`HEARTBEAT_SECONDS`, which is how
-the service tells a live run from a dead one. :meth:`StoreRecorder.flow_run_finished` stops the
-writer after a last flush and writes the final state before ``flow.run()`` returns. A run whose
-process dies keeps what was written and stays unfinished in the store
-(``RunStore.unfinished_runs``).
+Everything but the first and last write goes through a :class:`~tideflow.engine.run_writer.
+RunWriter`, the helper every run process shares: buffers flushed every
+:data:`~tideflow.engine.run_writer.FLUSH_SECONDS` by one thread, which also beats the run's
+heartbeat. A run the service claimed for this process is taken over (``Claimed -> Running``);
+a direct ``flow.run()`` is created ``Running``. A run whose process dies keeps what was written
+and stays unfinished in the store (``RunStore.unfinished_runs``) until a service marks it
+``Crashed``.
 
 Recording never fails a run: a store error is logged once as a warning, what could not be
-written is kept for the next flush, and the final state is retried with back-off
-(:func:`record_final_state`).
+written is kept for the next flush, and the final state is retried with back-off. A direct run
+whose store cannot even record its start runs unrecorded, with a warning.
 
 Log lines are kept from INFO up. When the ``tideflow`` logger has no level of its own and would
 inherit a higher one, the recorder sets it to INFO, so the history is complete however the console
@@ -33,11 +32,8 @@ import hashlib
 import json
 import logging
 import os
-import socket
-import threading
 import time
 import weakref
-from collections import deque
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -45,30 +41,38 @@ from tideflow.context import context
 from tideflow.durations import parse_duration
 from tideflow.engine.logs import ROOT, flow_logger
 from tideflow.engine.observers import FlowRunInfo, RunObserver
+from tideflow.engine.run_writer import (
+    FLUSH_SECONDS,
+    HEARTBEAT_SECONDS,
+    HOST,
+    RunNotClaimedError,
+    RunWriter,
+    record_final_state,
+    take_over,
+)
 from tideflow.store.base import RunStore
 from tideflow.store.errors import InvalidRecordError, StoreError
-from tideflow.store.records import (
-    STATE_ROW_WIDTH,
-    FlowRecord,
-    FlowRunRecord,
-    LogLine,
-    ResultRow,
-)
+from tideflow.store.records import FlowRecord, FlowRunRecord, LogLine, ResultRow
 
 if TYPE_CHECKING:
+    from collections import deque
+
     from tideflow.flow import Flow
     from tideflow.results import Output
     from tideflow.states import State
     from tideflow.task import Task
 
-FLUSH_SECONDS = 0.2
-HEARTBEAT_SECONDS = 10.0
+__all__ = [
+    "FLUSH_SECONDS",
+    "HEARTBEAT_SECONDS",
+    "RunNotClaimedError",
+    "StoreRecorder",
+    "graph_hash",
+    "record_final_state",
+]
+
 PRUNE_EVERY_SECONDS = 3600.0
 _last_prune: float | None = None
-
-
-class RunNotClaimedError(StoreError):
-    """A claimed run was no longer Pending when its process went to start it."""
 
 
 def graph_hash(graph: dict[str, Any]) -> str:
@@ -111,10 +115,9 @@ class StoreRecorder(RunObserver):
     Args:
         store: where to write.
         deployment: the deployment the run belongs to, if any.
-        claimed: the run's row already exists (the service created it and claimed it for this
-            process): move it from ``Pending`` to ``Running``, taking it over (flow name, host,
-            pid), instead of creating it. If it is no longer ``Pending``, the run does not start
-            (:class:`RunNotClaimedError`).
+        claimed: the run's row already exists (a service created it and claimed it for this
+            process): take it over instead of creating it. If it is not claimed for this
+            process, the run does not start (:class:`RunNotClaimedError`).
     """
 
     def __init__(
@@ -123,41 +126,31 @@ class StoreRecorder(RunObserver):
         self.store = store
         self.deployment = deployment
         self.claimed = claimed
-        self._states: list[Any] = []  # flat, see STATE_ROW_WIDTH
-        self._other: deque[LogLine | ResultRow] = deque()
-        self._stop = threading.Event()
-        self._writer: threading.Thread | None = None
+        self._writer: RunWriter | None = None
         self._logs: _LogForwarder | None = None
-        self._failed = False
-        self._run_id = ""
 
     # -- observer hooks ------------------------------------------------------------------------
 
     def flow_run_started(self, run: FlowRunInfo) -> None:
-        self._run_id = run.flow_run_id
-        lateness = (run.started_at - run.scheduled_start_time).total_seconds()
-        _record_flow(self.store, run.flow)
         if self.claimed:
-            taken = self.store.set_flow_run_state(
-                run.flow_run_id,
-                "Running",
-                "Running flow.",
-                run.started_at,
-                expected={"Pending"},
-                start_time=run.started_at,
-                lateness=lateness,
-                flow_name=run.flow.name,
-                host=socket.gethostname(),
-                pid=os.getpid(),
-            )
-            if not taken:
-                state = self.store.get_flow_run(run.flow_run_id).state
-                raise RunNotClaimedError(
-                    f"flow run {run.flow_run_id} is {state}, not Pending: it was not claimed "
-                    "for this process (another process started it, or it was marked crashed), "
-                    "so it is not run again"
-                )
-        else:
+            _record_flow(self.store, run.flow)
+            take_over(self.store, run.flow_run_id, run.started_at, run.flow.name)
+        elif not self._create(run):
+            return
+        root = logging.getLogger(ROOT)
+        if root.level == logging.NOTSET and root.getEffectiveLevel() > logging.INFO:
+            # An application that set only the root logger's level (to WARNING, say) still gets
+            # its runs' INFO lines in the history, as Prefect's INFO default gave them.
+            root.setLevel(logging.INFO)
+        self._writer = RunWriter(self.store, run.flow_run_id, logger=flow_logger())
+        self._logs = _LogForwarder(run.flow_run_id, self._writer.rows)
+        logging.getLogger().addHandler(self._logs)
+        self._writer.begin()
+
+    def _create(self, run: FlowRunInfo) -> bool:
+        """Record a direct run as ``Running``; False (with a warning) if the store refuses."""
+        try:
+            _record_flow(self.store, run.flow)
             self.store.create_flow_run(
                 FlowRunRecord(
                     id=run.flow_run_id,
@@ -169,49 +162,47 @@ class StoreRecorder(RunObserver):
                     end_time=None,
                     state="Running",
                     state_message=None,
-                    lateness=lateness,
-                    host=socket.gethostname(),
+                    lateness=(run.started_at - run.scheduled_start_time).total_seconds(),
+                    host=HOST,
                     pid=os.getpid(),
                     heartbeat=run.started_at,
                 )
             )
-        root = logging.getLogger(ROOT)
-        if root.level == logging.NOTSET and root.getEffectiveLevel() > logging.INFO:
-            # An application that set only the root logger's level (to WARNING, say) still gets
-            # its runs' INFO lines in the history, as Prefect's INFO default gave them.
-            root.setLevel(logging.INFO)
-        self._logs = _LogForwarder(run.flow_run_id, self._other)
-        logging.getLogger().addHandler(self._logs)
-        self._writer = threading.Thread(target=self._write, name="tideflow-recorder", daemon=True)
-        self._writer.start()
+        except StoreError as exc:
+            flow_logger().warning("This run is not recorded: %s", exc)
+            return False
+        return True
 
     def task_state_changed(
         self, run: FlowRunInfo, key: str, task: Task, state: State, map_index: int | None
     ) -> None:
+        writer = self._writer
+        if writer is None:
+            return
         # One extend, atomic under the GIL, so the writer never sees half a change.
-        self._states.extend(
+        writer.states.extend(
             (key, task.name, map_index, type(state).__name__, state.message, state.timestamp)
         )
         outputs: list[Output] | None = state.context.get("outputs")
         if outputs:
             for output in outputs:
-                self._other.append(_result_row(run.flow_run_id, key, map_index, output))
+                writer.rows.append(_result_row(run.flow_run_id, key, map_index, output))
         if task.checkpoint and state.is_successful() and not state.is_skipped():
-            self._checkpoint(run.flow_run_id, key, task, state, map_index)
+            self._checkpoint(writer, run.flow_run_id, key, task, state, map_index)
 
     def flow_run_finished(self, run: FlowRunInfo, state: State) -> None:
         if self._logs is not None:
             logging.getLogger().removeHandler(self._logs)
-        if self._writer is not None:
-            self._stop.set()
-            self._writer.join()
-        record_final_state(self.store, run.flow_run_id, state.name, state.message, state.timestamp)
+        if self._writer is None:
+            return
+        self._writer.end(state.name, state.message, state.timestamp)
         _prune_if_due(self.store)
 
     # -- internals -----------------------------------------------------------------------------
 
+    @staticmethod
     def _checkpoint(
-        self, run_id: str, key: str, task: Task, state: State, map_index: int | None
+        writer: RunWriter, run_id: str, key: str, task: Task, state: State, map_index: int | None
     ) -> None:
         try:
             row = ResultRow(
@@ -233,111 +224,7 @@ class StoreRecorder(RunObserver):
                 type(state.result).__name__,
             )
             return
-        self._other.append(row)
-
-    def _write(self) -> None:
-        next_beat = time.monotonic() + HEARTBEAT_SECONDS
-        stopping = False
-        while not stopping:
-            stopping = self._stop.wait(FLUSH_SECONDS)
-            self._flush()
-            if time.monotonic() >= next_beat:
-                self._guard(self.store.heartbeat, self._run_id, datetime.now(UTC))
-                next_beat = time.monotonic() + HEARTBEAT_SECONDS
-        # The run is over: what could not be written yet gets a few more tries.
-        for attempt in range(1, FINAL_ATTEMPTS):
-            if not self._states and not self._other:
-                return
-            time.sleep(RETRY_BACKOFF * 2**attempt)
-            self._flush()
-        if self._states or self._other:
-            flow_logger().error(
-                "Run %s: %d task state change(s) and %d log line(s) or result(s) were not recorded",
-                self._run_id,
-                len(self._states) // STATE_ROW_WIDTH,
-                len(self._other),
-            )
-
-    def _flush(self) -> None:
-        # Take the changes recorded so far; the loop goes on appending behind them meanwhile.
-        buffer = self._states
-        count = len(buffer)
-        states = buffer[:count]
-        del buffer[:count]
-        if states and not self._guard(self.store.record_task_state_rows, self._run_id, states):
-            buffer[0:0] = states  # kept, in order, for the next flush
-        other = _drain(self._other)
-        for kind, write in (
-            (LogLine, self.store.record_logs),
-            (ResultRow, self.store.record_results),
-        ):
-            rows = [r for r in other if type(r) is kind]
-            if rows and not self._guard(write, rows):
-                self._other.extendleft(reversed(rows))
-
-    def _guard(self, write: Any, *args: Any) -> bool:
-        """Call ``write``; on a store error warn (once) and report False: the caller keeps what
-        it could not write for the next flush. Recording never fails the run."""
-        try:
-            write(*args)
-        except Exception as exc:
-            if not self._failed:
-                self._failed = True
-                flow_logger().warning(
-                    "Run %s: recording into the run store failed (%s); the run goes on and the "
-                    "recorder keeps trying",
-                    self._run_id,
-                    exc,
-                )
-            return False
-        return True
-
-
-FINAL_ATTEMPTS = 6
-"""How often the final state (and what is left to write at the end of a run) is tried before
-giving up: at once, then after 0.25, 0.5, 1, 2 and 4 s (:data:`RETRY_BACKOFF` doubled)."""
-RETRY_BACKOFF = 0.125
-
-
-def record_final_state(
-    store: RunStore, run_id: str, state: str, message: str | None, at: datetime
-) -> bool:
-    """Write run ``run_id``'s final ``state``, if it is still ``Running``; whether it was.
-
-    A store error (a locked file, a dropped connection) is retried with back-off: a final state
-    that is not written leaves a run that looks crashed, and the service would run it again.
-    A run no longer ``Running`` was marked by the service meanwhile (crashed, timed out,
-    cancelled) and is left as the service decided.
-    """
-    error: Exception | None = None
-    for attempt in range(FINAL_ATTEMPTS):
-        if attempt:
-            time.sleep(RETRY_BACKOFF * 2**attempt)
-        try:
-            written = store.set_flow_run_state(
-                run_id, state, message, at, expected={"Running"}, end_time=at
-            )
-        except Exception as exc:
-            error = exc
-            continue
-        if not written:
-            now = store.get_flow_run(run_id).state
-            flow_logger().warning(
-                "Run %s ended %s, but it was marked %s meanwhile; that is kept",
-                run_id,
-                state,
-                now,
-            )
-        return written
-    flow_logger().error(
-        "Run %s: its final state %s could not be recorded: %s", run_id, state, error
-    )
-    return False
-
-
-def _drain(buffer: deque[Any]) -> list[Any]:
-    """Take what is in ``buffer`` now; other threads may go on appending meanwhile."""
-    return [buffer.popleft() for _ in range(len(buffer))]
+        writer.rows.append(row)
 
 
 def _result_row(run_id: str, key: str, map_index: int | None, output: Output) -> ResultRow:
