@@ -25,6 +25,7 @@ LAYERS: dict[str, int] = {
     "tideflow.clock": 0,
     "tideflow.signals": 0,
     "tideflow.durations": 0,
+    "tideflow.lifecycle": 0,
     "tideflow.context": 1,
     "tideflow.graph": 1,
     "tideflow.task": 1,
@@ -42,6 +43,7 @@ LAYERS: dict[str, int] = {
     "tideflow.service": 3,
     "tideflow.deployments": 3,
     "tideflow.planner": 3,
+    "tideflow.actions": 3,
     "tideflow.cli": 4,
     "tideflow.reference": 4,  # an application on Tideflow: nothing in tideflow imports it
     "tideflow": 4,  # the package root only re-exports

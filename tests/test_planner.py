@@ -71,6 +71,7 @@ class Run:
     scheduled_time: datetime
     state: str
     from_schedule: bool
+    not_before: datetime | None = None
 
 
 class World:
@@ -87,14 +88,15 @@ class World:
         return History(
             registered_at=self.registered_at,
             last_fire=max(scheduled, default=None),
-            waiting=tuple(self._refs("Scheduled")),
-            active=tuple(self._refs("Pending", "Running")),
+            waiting=tuple(self._refs("Scheduled", "Retrying")),
+            active=tuple(self._refs("Claimed", "Running")),
         )
 
     def _refs(self, *states: str) -> Iterator[RunRef]:
         for run in self.runs.values():
             if run.state in states:
-                yield RunRef(run.id, run.scheduled_time, run.state)
+                origin = "schedule" if run.from_schedule else "trigger"
+                yield RunRef(run.id, run.scheduled_time, run.state, origin, run.not_before)
 
     def plan(self, now: datetime) -> list[Action]:
         return plan(now, [self.deployment], {self.deployment.name: self.history()})
@@ -107,7 +109,7 @@ class World:
                 run_id = f"run-{len(self.runs) + 1:04d}"
                 self.runs[run_id] = Run(run_id, action.scheduled_time, "Scheduled", True)
             elif isinstance(action, Launch):
-                assert self.runs[action.run_id].state == "Scheduled"
+                assert self.runs[action.run_id].state in ("Scheduled", "Retrying")
                 self.runs[action.run_id].state = "Running"
             else:
                 assert self.runs[action.run_id].state == "Scheduled"
@@ -424,14 +426,14 @@ def test_overlap_skip_launches_the_oldest_due_run_and_skips_the_others() -> None
 
 def test_overlap_skip_names_the_oldest_of_several_active_runs() -> None:
     dep = every_minute(overlap="skip")
-    active = (RunRef("y", at(11, 59), "Running"), RunRef("x", at(11, 58), "Pending"))
+    active = (RunRef("y", at(11, 59), "Running"), RunRef("x", at(11, 58), "Claimed"))
     waiting = (RunRef("w", at(12), "Scheduled"),)
     past = History(registered_at=at(11), last_fire=at(12), waiting=waiting, active=active)
     (skip,) = plan(at(12, 0, 5), [dep], {"etl": past})
     assert skip == Skip(
         "etl",
         "w",
-        "overlap policy 'skip': run x (scheduled 2026-03-01 11:58:00 UTC) is still Pending "
+        "overlap policy 'skip': run x (scheduled 2026-03-01 11:58:00 UTC) is still Claimed "
         "(and 1 more active)",
     )
 
@@ -479,6 +481,79 @@ def test_backfilled_runs_queue_one_after_the_other() -> None:
     waiting = tuple(RunRef(f"bf{i}", t, "Scheduled") for i, t in enumerate(times))
     past = History(registered_at=at(9), last_fire=at(6), waiting=waiting)
     assert plan(at(12), [dep], {"etl": past}) == [Launch("etl", "bf0")]
+
+
+# -- capacity, triggers that are never skipped, retries, unready deployments --------------------
+
+
+def test_a_queue_launches_the_next_run_as_soon_as_the_previous_one_ends() -> None:
+    world = World(deployment(schedule=None, overlap="queue"), registered_at=at(9))
+    ids = [world.trigger(at(12)) for _ in range(3)]
+    assert world.tick(at(12)) == [Launch("etl", ids[0])]
+    assert world.tick(at(12)) == []  # nothing ended: the others wait
+    world.finish(ids[0])
+    assert world.tick(at(12)) == [Launch("etl", ids[1])], "the same instant: no tick to wait"
+
+
+def test_max_active_launches_up_to_that_many_runs_at_once() -> None:
+    world = World(deployment(schedule=None, overlap="queue", max_active=3), registered_at=at(9))
+    ids = [world.trigger(at(12)) for _ in range(5)]
+    assert world.tick(at(12)) == [Launch("etl", run_id) for run_id in ids[:3]]
+    world.finish(ids[1])
+    assert world.tick(at(12, 0, 1)) == [Launch("etl", ids[3])]
+
+
+def test_overlap_skip_with_max_active_skips_only_beyond_the_limit() -> None:
+    dep = every_minute(overlap="skip", max_active=2, catchup="all")
+    world = World(dep, registered_at=at(11, 56, 59))
+    actions = world.tick(at(12))
+    launched = [a.run_id for a in actions if isinstance(a, Launch)]
+    skipped = [a for a in actions if isinstance(a, Skip)]
+    assert len(launched) == 2
+    assert len(skipped) == 2
+    assert "only 2 runs go at a time" in skipped[0].reason
+
+
+def test_a_trigger_is_never_skipped_under_overlap_skip_it_waits_its_turn() -> None:
+    world = World(every_minute(overlap="skip"), registered_at=at(11, 59, 30))
+    world.tick(at(12))  # the 12:00 slot runs
+    trigger = world.trigger(at(12, 0, 10))
+    assert world.tick(at(12, 0, 10)) == [], "it waits, it is not skipped"
+    world.finish_all()
+    assert world.tick(at(12, 0, 20)) == [Launch("etl", trigger)]
+
+
+def test_a_scheduled_run_due_beside_a_waiting_trigger_is_skipped_naming_it() -> None:
+    world = World(every_minute(overlap="skip"), registered_at=at(11, 59, 30))
+    trigger = world.trigger(at(11, 59, 40))
+    actions = world.tick(at(12))
+    assert actions[:2] == [Create("etl", at(12)), Launch("etl", trigger)]
+    (skip,) = actions[2:]
+    assert isinstance(skip, Skip)
+    assert f"run {trigger}" in skip.reason
+
+
+def test_a_retry_waits_until_it_is_due_and_is_never_skipped() -> None:
+    dep = every_minute(overlap="skip")
+    retry = RunRef("r", at(11, 59), "Retrying", "schedule", not_before=at(12, 0, 30))
+    busy = RunRef("b", at(12), "Running")
+    past = History(registered_at=at(11), last_fire=at(12), waiting=(retry,), active=(busy,))
+    assert plan(at(12, 0, 40), [dep], {"etl": past}) == [], "busy: it waits, not skipped"
+    idle = replace(past, active=())
+    assert plan(at(12, 0, 10), [dep], {"etl": idle}) == [], "not due before not_before"
+    assert next_wakeup(at(12, 0, 10), [dep], {"etl": idle}) == at(12, 0, 30)
+    assert plan(at(12, 0, 30), [dep], {"etl": idle}) == [Launch("etl", "r")]
+
+
+def test_an_unready_deployment_neither_launches_nor_skips_its_due_runs() -> None:
+    dep = every_minute(overlap="skip")
+    waiting = (RunRef("a", at(12), "Scheduled"), RunRef("b", at(12, 1), "Scheduled"))
+    past = History(registered_at=at(11), last_fire=at(12, 1), waiting=waiting)
+    assert plan(at(12, 1, 5), [dep], {"etl": past}, unready={"etl"}) == []
+    ready = plan(at(12, 1, 5), [dep], {"etl": past})
+    assert ready[0] == Launch("etl", "a")
+    assert isinstance(ready[1], Skip)
+    assert "run a (scheduled 2026-03-01 12:00:00 UTC) was launched instead" in ready[1].reason
 
 
 # -- daylight saving time -----------------------------------------------------------------------

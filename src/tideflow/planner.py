@@ -66,20 +66,25 @@ during the pause are then never created (a pause means "do not run", not "run la
 
 Launching waiting runs
 ----------------------
-Waiting runs (state ``Scheduled``: slots, triggers and backfills alike) whose scheduled time has
-come (``scheduled_time <= now``) are *due*; runs scheduled in the future are neither launched nor
-skipped before their time. The overlap policy decides, looking at the *active* runs (launched and
-not finished):
+Waiting runs (``Scheduled`` slots, triggers and backfills, and ``Retrying`` runs) whose time has
+come are *due*: a slot at its scheduled time, a retry at its ``not_before`` time; runs due in the
+future are neither launched nor skipped before their time. A deployment's *capacity*
+(``max_active``; 1 by default, no limit with ``overlap = "allow"``) bounds how many of its runs
+may be *active* (claimed and not finished) at once. Due runs are launched oldest first while
+there is room. What happens to a due run when there is none is the overlap policy's:
 
-* ``allow``: launch every due run;
-* ``queue``: when nothing is active, launch the oldest due run; one at a time, in order;
-* ``skip``: when something is active, skip every due run, naming the active run in the reason;
-  when nothing is active, launch the oldest due run and skip the other due runs (only one run at
-  a time, and the others' time has passed).
+* ``queue`` (and ``allow`` with no limit): it waits, and launches as soon as a run ends;
+* ``skip``: a run created by the schedule is skipped, naming the run that is going (or that was
+  launched instead); a run someone asked for (a trigger, a backfill) or a retry is never
+  skipped: it waits its turn, as under ``queue``.
+
+A deployment whose runs cannot be launched right now (``unready``: a persistent deployment whose
+process is restarting) gets no launches and no skips: its due runs wait, and are judged when it
+is ready, so no run is skipped in favour of a run that did not start.
 
 A deployment without a schedule creates nothing; its triggered and backfilled runs launch by its
-overlap policy. The planner does not look at ``kind``: for a persistent deployment, the launcher
-hands a launched run to the deployment's long-lived process.
+capacity. The planner does not look at ``kind``: for a persistent deployment, the launcher hands a
+launched run to the deployment's long-lived process.
 
 Order
 -----
@@ -97,16 +102,16 @@ skips in the order of the waiting runs (scheduled time, then run id).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import islice, pairwise, takewhile
 
+from tideflow import lifecycle
 from tideflow.deployments import Deployment
 from tideflow.errors import PlannerError
 from tideflow.schedules import Schedule
 from tideflow.schedules.zones import to_zone
-from tideflow.states import TRANSITIONS
 
 __all__ = [
     "BACKFILL_LIMIT",
@@ -128,7 +133,7 @@ SLOT_LIMIT = 10_000
 BACKFILL_LIMIT = 10_000
 """Fire times one backfill may cover at most."""
 
-_STATE_NAMES = frozenset(cls.__name__ for cls in TRANSITIONS)
+_STATE_NAMES = lifecycle.STATES
 _TINY = timedelta(microseconds=1)  # datetime's resolution: "just before" an instant
 _FIRST_SPAN = timedelta(minutes=1)  # the first window of the backwards search for a missed slot
 
@@ -154,17 +159,34 @@ def _when(moment: datetime) -> str:
 
 @dataclass(frozen=True)
 class RunRef:
-    """One recorded run of a deployment: its id, its slot's time (UTC) and its state's name."""
+    """One recorded run of a deployment: its id, its slot's time (UTC), its state's name, what
+    created it (``schedule``, ``trigger``, ``backfill``) and, for a retry, when it is due."""
 
     id: str
     scheduled_time: datetime
     state: str
+    origin: str = "schedule"
+    not_before: datetime | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scheduled_time", _utc(self.scheduled_time, f"run {self.id}"))
+        if self.not_before is not None:
+            object.__setattr__(self, "not_before", _utc(self.not_before, f"run {self.id}"))
         if self.state not in _STATE_NAMES:
             known = ", ".join(sorted(_STATE_NAMES))
             raise PlannerError(f"run {self.id}: unknown state {self.state!r}; known: {known}")
+
+    @property
+    def due_time(self) -> datetime:
+        """When it may be launched: its scheduled time, or later for a retry."""
+        if self.not_before is not None and self.not_before > self.scheduled_time:
+            return self.not_before
+        return self.scheduled_time
+
+    @property
+    def skippable(self) -> bool:
+        """Whether overlap policy ``skip`` may skip it: only a slot the schedule created."""
+        return self.origin == "schedule" and self.state == "Scheduled"
 
 
 def _in_order(runs: Iterable[RunRef]) -> tuple[RunRef, ...]:
@@ -179,8 +201,9 @@ class History:
         registered_at: when the deployment was first registered; no slot before it is created.
         last_fire: the latest scheduled time among the runs created from the schedule (not
             triggers or backfills), or ``None`` before the first.
-        waiting: runs in state ``Scheduled`` (created, not launched), whatever created them.
-        active: runs launched and not finished (``Pending``, ``Running``, ``Retrying``, ...).
+        waiting: runs waiting to be launched (``Scheduled`` or ``Retrying``), whatever created
+            them.
+        active: runs launched and not finished (``Claimed``, ``Running``, ``Cancelling``).
         resumed_at: when the deployment was last resumed from a pause, if ever; no slot before
             it is created (see "Paused deployments" in the module docstring).
 
@@ -246,7 +269,10 @@ Action = Create | Launch | Skip
 
 
 def plan(
-    now: datetime, deployments: Sequence[Deployment], history: Mapping[str, History]
+    now: datetime,
+    deployments: Sequence[Deployment],
+    history: Mapping[str, History],
+    unready: Collection[str] = (),
 ) -> list[Action]:
     """The actions for this tick, in the documented order (see the module docstring).
 
@@ -255,6 +281,7 @@ def plan(
         deployments: the deployments to plan; names must be unique.
         history: each deployment's :class:`History`, by name (entries for other names are
             ignored: a deployment that was removed keeps its runs, untouched).
+        unready: deployments whose runs cannot be launched now: their due runs wait.
 
     Raises:
         PlannerError: for a naive ``now``, a duplicate name or a deployment without history.
@@ -266,7 +293,8 @@ def plan(
             continue
         slots = _slots_to_create(deployment, past, moment)
         actions += [Create(deployment.name, slot) for slot in slots]
-        actions += _dispatch(deployment, past, moment)
+        if deployment.name not in unready:
+            actions += _dispatch(deployment, past, moment)
     return actions
 
 
@@ -276,7 +304,7 @@ def next_wakeup(
     """The earliest time after ``now`` at which a plan could do something new (UTC), or ``None``.
 
     That is the earliest of the next fire time of each unpaused deployment's schedule and the
-    scheduled times of its waiting runs that lie in the future. The daemon sleeps until
+    due times of its waiting runs that lie in the future. The daemon sleeps until
     ``min(next_wakeup(...), now + tick)``: the tick catches what history alone cannot foresee
     (a run finishing, a trigger arriving).
     """
@@ -285,7 +313,7 @@ def next_wakeup(
     for deployment, past in _with_history(deployments, history):
         if deployment.paused:
             continue
-        times += [run.scheduled_time for run in past.waiting if run.scheduled_time > moment]
+        times += [run.due_time for run in past.waiting if run.due_time > moment]
         if deployment.schedule is not None:
             after = max(moment, past.lower_bound)
             times += islice(_fire_times(deployment.schedule, after), 1)
@@ -402,29 +430,34 @@ def _latest_before(schedule: Schedule, lower: datetime, before: datetime) -> dat
 
 
 def _dispatch(deployment: Deployment, past: History, now: datetime) -> list[Action]:
-    """Launches and skips of the due waiting runs, by the overlap policy."""
-    name, policy = deployment.name, deployment.overlap
-    due = [run for run in past.waiting if run.scheduled_time <= now]
-    if not due:
-        return []
-    if policy == "allow":
-        return [Launch(name, run.id) for run in due]
-    if past.active:
-        if policy == "queue":
-            return []
-        reason = _busy_reason(past.active)
-        return [Skip(name, run.id, reason) for run in due]
-    first, rest = due[0], due[1:]
-    if policy == "queue":
-        return [Launch(name, first.id)]
-    reason = (
-        f"overlap policy 'skip': run {first.id} (scheduled {_when(first.scheduled_time)}) "
-        "was launched instead, and only one run goes at a time"
+    """Launches and skips of the due waiting runs, by capacity and overlap policy."""
+    name = deployment.name
+    due = sorted(
+        (run for run in past.waiting if run.due_time <= now),
+        key=lambda run: (run.due_time, run.scheduled_time, run.id),
     )
-    return [Launch(name, first.id), *(Skip(name, run.id, reason) for run in rest)]
+    capacity = deployment.capacity
+    room = len(due) if capacity is None else max(0, capacity - len(past.active))
+    actions: list[Action] = []
+    launched: list[RunRef] = []
+    for run in due:
+        if room > 0:
+            actions.append(Launch(name, run.id))
+            launched.append(run)
+            room -= 1
+        elif deployment.overlap == "skip" and run.skippable:
+            actions.append(Skip(name, run.id, _busy_reason(past.active, launched, capacity)))
+    return actions
 
 
-def _busy_reason(active: Sequence[RunRef]) -> str:
+def _busy_reason(active: Sequence[RunRef], launched: Sequence[RunRef], capacity: int | None) -> str:
+    if not active:
+        first = launched[0]
+        many = "only one run goes" if capacity == 1 else f"only {capacity} runs go"
+        return (
+            f"overlap policy 'skip': run {first.id} (scheduled {_when(first.scheduled_time)}) "
+            f"was launched instead, and {many} at a time"
+        )
     oldest = active[0]
     more = f" (and {len(active) - 1} more active)" if len(active) > 1 else ""
     return (

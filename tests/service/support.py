@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psutil
 
-from tideflow.service.processes import kill_tree
+from tideflow.service.processes import stop_session
 from tideflow.store import RunStore
 
 FLOWS = """
@@ -105,13 +105,22 @@ def stop_service(process: subprocess.Popen[str], timeout: float = 60) -> str:
     try:
         _, err = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        kill_tree(process.pid)
+        process.kill()
         _, err = process.communicate()
     return err
 
 
+def kill(process: subprocess.Popen[str]) -> None:
+    """SIGKILL a service, as a crash would: its run processes live on in their sessions (and
+    hold its standard error open, so this does not wait for that to end)."""
+    process.kill()
+    process.wait()
+    if process.stderr is not None:
+        process.stderr.close()
+
+
 def stop_run_processes(store: RunStore) -> None:
-    """Stop every process on this host that the store names as running a run."""
+    """Stop every run process (with its session) on this host that the store names."""
     for run in store.list_flow_runs(limit=None):
         if run.pid in (0, os.getpid()):
             continue
@@ -120,4 +129,4 @@ def stop_run_processes(store: RunStore) -> None:
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
         if "tideflow.service" in command:
-            kill_tree(run.pid, grace=1)
+            stop_session(run.pid, grace=1)

@@ -1,27 +1,39 @@
-"""The service loop: plan, launch, supervise, and stop cleanly.
+"""The service loop: supervise, plan, launch, and stop cleanly, on an injected clock.
 
 Each tick :meth:`Service.tick`:
 
-1. reaps the run processes that exited; a run whose process ended without recording a final
-   state is marked ``Crashed``;
-2. stops runs over their deployment's timeout (the whole process tree) and marks them
-   ``TimedOut``;
-3. marks ``Crashed`` every unfinished run (of a deployment or not) whose process is gone: on this
-   host by its pid, elsewhere by a heartbeat older than :data:`STALE_AFTER`;
-4. gives failed, timed-out and crashed runs of deployments with ``retries`` left another attempt
-   (the same run, back to ``Scheduled`` after ``retry_delay``);
-5. asks the planner (:func:`tideflow.planner.plan`) what to create, launch and skip, applies it,
+1. takes a :class:`~tideflow.service.registry.Snapshot` of the store: deployments, their
+   histories, every unfinished run;
+2. **supervises** the unfinished runs (:meth:`Service._supervise`), whoever launched them:
+
+   - a run held by a process on this host whose process is gone ends ``Crashed`` (or
+     ``TimedOut`` past its deadline, ``Cancelled`` when it was being cancelled); on another
+     host, one whose heartbeat is older than :data:`STALE_AFTER`;
+   - a run past its deadline (its timeout, stored with it when it was claimed) ends
+     ``TimedOut`` and its process tree is stopped; a run asked to stop (``Cancelling``) has its
+     process tree stopped and ends ``Cancelled``. Any live service does this for the runs on
+     its host, so a deadline outlives the service that launched the run;
+   - a waiting run of a deployment that no longer exists is cancelled, saying so;
+
+   a failure with retries left goes back to ``Retrying`` in the same store transaction, due
+   after the retry delay (:mod:`tideflow.store.verbs`);
+3. asks the planner (:func:`tideflow.planner.plan`) what to create, launch and skip, applies it,
    and plans once more so the runs just created launch in the same tick;
-6. starts (or, after a crash, restarts with back-off) the long-lived process of every persistent
-   deployment.
+4. starts (or, after a crash, restarts with back-off) the long-lived process of every
+   persistent deployment.
 
-Between ticks it sleeps until the next fire time (:func:`tideflow.planner.next_wakeup`), at most
-``tick`` seconds, on the injected clock. Launching claims the run atomically (``Scheduled ->
-Pending``, with this host and pid) before any process starts, and a run process takes the run
-over only from ``Pending``; so however many services share a store, and wherever one is killed,
-a slot runs at most once.
+Launching goes through a :class:`~tideflow.service.launchers.Launcher`: it starts the run's
+process, then the service claims the run for that process (``Scheduled -> Claimed``, naming its
+host and pid, atomically: of several services, one wins and the others stop the process they
+started). The process waits for that claim and takes the run over. So the run is held by its own
+process from the start: the service may die at any instant and the run neither runs twice nor
+is taken for crashed.
 
-SIGTERM or SIGINT stop scheduling; runs in progress get ``grace`` seconds to finish, then their
+Between ticks the service waits, on the injected clock, until the next thing it knows is due (a
+fire time, a retry, a deadline, a restart), at most ``tick`` seconds, and wakes at once when a
+process it started ends, so a queue drains at the speed of process starts.
+
+SIGTERM or SIGINT stop planning; runs in progress get ``grace`` seconds to finish, then their
 process trees are stopped and the runs recorded ``Cancelled`` with the reason. A second signal
 stops them at once.
 """
@@ -33,153 +45,157 @@ import logging
 import os
 import queue
 import signal
-import socket
-import subprocess
-import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import FrameType
 
+from tideflow import actions, lifecycle
 from tideflow.clock import SYSTEM_CLOCK, Clock
 from tideflow.deployments import Deployment
 from tideflow.engine.scheduled import stop_signals
-from tideflow.planner import Create, History, Launch, Skip, next_wakeup, plan
-from tideflow.service.processes import kill_tree, pid_alive, spawn
-from tideflow.service.registry import Registry, register
-from tideflow.store import DuplicateRunError, FlowRunRecord
-from tideflow.store.records import FINISHED_STATES
+from tideflow.planner import Create, Launch, Skip, next_wakeup, plan
+from tideflow.service.launchers import Launcher, LaunchError, LocalLauncher
+from tideflow.service.registry import Registry, Snapshot
+from tideflow.store import DuplicateRunError, FlowRunRecord, RunStore
 from tideflow.store.sql import SQLStore
 
-__all__ = ["STALE_AFTER", "Service"]
+__all__ = ["BACKOFF_MAX", "STALE_AFTER", "Service"]
 
 log = logging.getLogger("tideflow.service")
 
 STALE_AFTER = timedelta(seconds=60)
 """A run on another host whose heartbeat is older than this is taken for dead."""
 
-RUNNING_STATES = frozenset({"Pending", "Running"})
-FAILED_STATES = frozenset(
-    name for name in FINISHED_STATES if name in {"Failed", "TimedOut", "Crashed", "TriggerFailed"}
-)
 BACKOFF_MAX = 60.0
-HOST = socket.gethostname()
+"""The longest wait, in seconds, before restarting a persistent process that keeps dying."""
 
-
-@dataclass
-class _Launched:
-    """A run handed to a process, kept by run id."""
-
-    deployment: Deployment
-    process: subprocess.Popen[str]
-    started: float  # monotonic
+_WAKE = -1  # on the signal queue: a process ended, tick now
 
 
 @dataclass
 class _Persistent:
-    process: subprocess.Popen[str] | None = None
+    """A persistent deployment's long-lived process, as the service keeps it."""
+
+    pid: int | None = None
     failures: int = 0
-    restart_at: float = 0.0  # monotonic
-    started: float = 0.0
+    restart_at: datetime | None = None
+    started: datetime | None = None
 
 
 class Service:
     """Keeps the deployments in ``store`` running; see the module docstring.
 
     Args:
-        store: a SQL run store (its processes reach it through its URL).
+        store: the run store (its runs' processes reach it through the launcher).
         deployments: specs to register before starting (from ``tideflow.toml``).
         source: the file ``deployments`` came from; its deployments no longer in it are
-            removed (see :func:`~tideflow.service.registry.register`).
+            deleted (see :func:`tideflow.actions.deploy`).
         clock: time, injected.
-        tick: the longest sleep between two looks at the store, in seconds.
+        launcher: how run processes start and stop; by default processes on this machine
+            (which needs a SQL store they can reach).
+        tick: the longest wait between two looks at the store, in seconds.
         grace: seconds runs in progress get to finish after a stop request.
     """
 
     def __init__(
         self,
-        store: SQLStore,
+        store: RunStore,
         deployments: Sequence[Deployment] = (),
         *,
         clock: Clock = SYSTEM_CLOCK,
+        launcher: Launcher | None = None,
         tick: float = 1.0,
         grace: float = 30.0,
         source: str | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
+        if launcher is None:
+            if not isinstance(store, SQLStore):
+                raise TypeError("a Service without a launcher needs a SQLStore its runs can reach")
+            launcher = LocalLauncher(store.url)
+        self.launcher = launcher
         self.tick_seconds = tick
         self.grace = grace
         self.registry = Registry(store)
-        self.launched: dict[str, _Launched] = {}
         self.persistent: dict[str, _Persistent] = {}
-        self.retired: list[subprocess.Popen[str]] = []  # persistent processes let go of
-        self.holding: dict[str, datetime] = {}  # run id -> not before (retry delay)
         self.stopping = False
-        self.started_at = clock.now()
         self._signals: queue.SimpleQueue[int] = queue.SimpleQueue()
         self._signal_count = 0
-        register(store, deployments, clock.now(), source=source)
+        launcher.on_exit = self.wake
+        actions.deploy(store, deployments, at=clock.now(), source=source)
 
     # -- the loop ------------------------------------------------------------------------------
 
     def run(self) -> None:
         """Tick until a stop is requested (SIGTERM, SIGINT or :meth:`request_stop`)."""
-        log.info("Tideflow service started (pid %d), run store %s", os.getpid(), self.store.where)
+        log.info("Tideflow service started (pid %d), run store %s", os.getpid(), self._where())
         with self._signal_handlers():
             try:
                 while not self.stopping:
-                    wake = self._guarded_tick()
-                    delay = self.tick_seconds
-                    if wake is not None:
-                        delay = min(delay, max(0.0, (wake - self.clock.now()).total_seconds()))
-                    if self.clock.wait(self._signals, delay) is not None:
-                        self._on_signal()
+                    self._wait(self._guarded_tick())
             finally:
                 self._shutdown()
 
+    def _wait(self, wake: datetime | None) -> None:
+        """Wait until ``wake`` (at most a tick), a process ending, or a signal."""
+        delay = self.tick_seconds
+        if wake is not None:
+            delay = min(delay, max(0.0, (wake - self.clock.now()).total_seconds()))
+        item = self.clock.wait(self._signals, delay)
+        if item is not None and item != _WAKE:
+            self._on_signal()
+
     def _guarded_tick(self) -> datetime | None:
         """:meth:`tick`, with any error logged rather than stopping the service: every step of
-        a tick is safe to repeat (creating a slot twice is refused by the store, a claim is a
-        compare-and-set), so the next tick simply tries again."""
+        a tick is safe to repeat (creating a slot twice is refused by the store, a claim is
+        atomic), so the next tick simply tries again."""
         try:
             return self.tick()
         except Exception:
             log.exception("A service tick failed; trying again in %g s", self.tick_seconds)
             return None
 
+    def wake(self) -> None:
+        """Tick now (thread-safe): a process ended, or something is waiting."""
+        self._signals.put(_WAKE)
+
     def request_stop(self) -> None:
         """Stop scheduling; runs in progress get the grace period (thread-safe)."""
         self._signals.put(signal.SIGTERM)
 
     def tick(self) -> datetime | None:
-        """One pass (see the module docstring); the next fire time, if any."""
+        """One pass (see the module docstring); when to look again, if known."""
         now = self.clock.now()
-        self._reap(now)
-        self._enforce_timeouts(now)
-        deployments, histories, unfinished = self.registry.snapshot(self._held(now))
-        self._detect_crashed(unfinished, {d.name: d for d in deployments}, now)
-        if not self.stopping and self._apply(now, deployments, histories):
+        snapshot = self.registry.snapshot()
+        if self._supervise(snapshot, now):
+            snapshot = self.registry.snapshot()
+        unready = self._supervise_persistent(snapshot.deployments, now)
+        if not self.stopping and self._apply(now, snapshot, unready):
             # Runs created just now have ids only now: plan again so they launch this tick.
-            deployments, histories, _ = self.registry.snapshot(self._held(now))
-            self._apply(now, deployments, histories)
-        self._supervise_persistent(deployments)
-        wake = next_wakeup(now, deployments, histories)
-        if self.holding:
-            soonest = min(self.holding.values())
-            wake = soonest if wake is None else min(wake, soonest)
-        return wake
+            snapshot = self.registry.snapshot()
+            self._apply(now, snapshot, unready)
+        return self._next_wake(now, snapshot)
+
+    def _next_wake(self, now: datetime, snapshot: Snapshot) -> datetime | None:
+        times = [next_wakeup(now, snapshot.deployments, snapshot.histories)]
+        times += [
+            run.deadline
+            for run in snapshot.unfinished
+            if run.is_active and run.host == self.launcher.host
+        ]
+        times += [keeper.restart_at for keeper in self.persistent.values()]
+        found = [moment for moment in times if moment is not None and moment > now]
+        return min(found, default=None)
 
     # -- planning ------------------------------------------------------------------------------
 
-    def _apply(
-        self, now: datetime, deployments: list[Deployment], histories: dict[str, History]
-    ) -> bool:
+    def _apply(self, now: datetime, snapshot: Snapshot, unready: set[str]) -> bool:
         """Carry out the plan for ``now``; whether it created runs (they launch on a re-plan)."""
-        by_name = {d.name: d for d in deployments}
+        by_name = snapshot.by_name()
         newest: dict[str, datetime] = {}
-        for action in plan(now, deployments, histories):
+        for action in plan(now, snapshot.deployments, snapshot.histories, unready):
             deployment = by_name[action.deployment]
             if isinstance(action, Create):
                 self._create(deployment, action.scheduled_time)
@@ -189,8 +205,12 @@ class Service:
             elif isinstance(action, Launch):
                 self._launch(deployment, action.run_id, now)
             elif isinstance(action, Skip):
-                self.store.set_flow_run_state(
-                    action.run_id, "Skipped", action.reason, now, expected={"Scheduled"}
+                self.store.finish(
+                    action.run_id,
+                    "Skipped",
+                    action.reason,
+                    at=now,
+                    expected={lifecycle.SCHEDULED},
                 )
         for name, when in newest.items():
             self.store.advance_deployment(name, when)
@@ -199,149 +219,107 @@ class Service:
     def _create(self, deployment: Deployment, scheduled: datetime) -> None:
         # Another service instance, or a backfill, may have this slot already: it runs once.
         with contextlib.suppress(DuplicateRunError):
-            self.store.create_flow_run(new_run(deployment, scheduled))
+            self.store.create_flow_run(actions.new_run(deployment, scheduled))
 
     def _launch(self, deployment: Deployment, run_id: str, now: datetime) -> None:
-        if self.stopping:
-            return
         if deployment.kind == "persistent":
             self._hand_to_persistent(deployment, run_id, now)
             return
-        if not self._claim(run_id, now, os.getpid()):
-            return
         try:
-            process = spawn(
-                deployment, "tideflow.service.child", [run_id], self.store.url, stdin_pipe=False
-            )
-        except OSError as exc:  # a missing interpreter or working directory
-            message = f"Failed: its process could not be started: {exc}"
-            self.store.set_flow_run_state(run_id, "Failed", message, now, expected={"Pending"})
-            log.error("Run %s of %s: %s", run_id, deployment.name, message)
-            self._maybe_retry(self.store.get_flow_run(run_id), deployment, now)
+            pid = self.launcher.start_run(deployment, run_id)
+        except LaunchError as exc:
+            self._claim_and_fail(run_id, now, f"its process could not be started: {exc}")
             return
-        self.launched[run_id] = _Launched(deployment, process, time.monotonic())
-        log.info("Started run %s of %s (pid %d)", run_id, deployment.name, process.pid)
+        if self.store.claim(run_id, at=now, host=self.launcher.host, pid=pid) is None:
+            # Another service claimed it first; the process started for it finds the run
+            # claimed for another and exits, but there is no need to wait for that.
+            self.launcher.stop(pid)
+            return
+        log.info("Started run %s of %s (pid %d)", run_id, deployment.name, pid)
 
-    def _claim(self, run_id: str, now: datetime, pid: int) -> bool:
-        """``Scheduled -> Pending`` for this host and ``pid``; False if someone else has it."""
-        claimed = self.store.set_flow_run_state(
-            run_id,
-            "Pending",
-            "Claimed by the Tideflow service.",
-            now,
-            expected={"Scheduled"},
-            host=HOST,
-            pid=pid,
-        )
-        if claimed:
-            # A service on another host judges a Pending run by its heartbeat: start it now.
-            self.store.heartbeat(run_id, now)
-        return claimed
+    def _claim_and_fail(self, run_id: str, now: datetime, message: str) -> None:
+        """Record, for a run whose process could not start, why (retried if it may be)."""
+        if self.store.claim(run_id, at=now, host=self.launcher.host, pid=os.getpid()):
+            self.store.finish(run_id, "Failed", f"Failed: {message}", at=now)
+            log.error("Run %s: %s", run_id, message)
 
     def _hand_to_persistent(self, deployment: Deployment, run_id: str, now: datetime) -> None:
-        keeper = self.persistent.setdefault(deployment.name, _Persistent())
-        process = keeper.process
-        if process is None or process.poll() is not None:
-            return  # it is (re)starting; the run stays waiting and launches on a later tick
-        if not self._claim(run_id, now, process.pid):
+        keeper = self.persistent.get(deployment.name)
+        pid = None if keeper is None else keeper.pid
+        if pid is None or not self.launcher.alive(pid):
+            return  # it is (re)starting; the deployment is unready and plans no launches
+        if self.store.claim(run_id, at=now, host=self.launcher.host, pid=pid) is None:
             return
-        try:
-            assert process.stdin is not None
-            process.stdin.write(run_id + "\n")
-            process.stdin.flush()
-        except (BrokenPipeError, OSError):
-            # It died between the check and the write: the run never started; hand it back.
-            self.store.set_flow_run_state(
-                run_id, "Scheduled", None, now, expected={"Pending"}, pid=os.getpid()
-            )
-            return
-        self.launched.setdefault(run_id, _Launched(deployment, process, time.monotonic()))
+        if not self.launcher.notify(pid, run_id):
+            # It ended between the check and the write: the run never started; hand it back.
+            self.store.release(run_id, at=now, reason="Its persistent process had just ended.")
 
     # -- supervision ---------------------------------------------------------------------------
 
-    def _reap(self, now: datetime) -> None:
-        for run_id, launched in list(self.launched.items()):
-            code = launched.process.poll()
-            if code is None and launched.deployment.kind != "persistent":
-                continue  # its own process is still on it
-            run = self.store.get_flow_run(run_id)
-            if code is None and not run.is_finished:
-                continue  # the persistent process is still on it (or has it queued)
-            del self.launched[run_id]
-            # Only a run still held by the process that went away is ours to call crashed; one
-            # the process never took over (exit status 3) may be another instance's by now.
-            if not run.is_finished and run.pid in (launched.process.pid, os.getpid()):
-                self._crashed(run, f"its process exited with status {code}", now)
-                run = self.store.get_flow_run(run_id)
-            self._maybe_retry(run, launched.deployment, now)
-
-    def _enforce_timeouts(self, now: datetime) -> None:
-        for run_id, launched in list(self.launched.items()):
-            timeout = launched.deployment.timeout
-            if timeout is None or time.monotonic() - launched.started < timeout.total_seconds():
-                continue
-            del self.launched[run_id]
-            kill_tree(launched.process.pid)
-            launched.process.wait()
-            message = f"timed out after {timeout.total_seconds():g} s; its process tree was stopped"
-            self.store.set_flow_run_state(
-                run_id, "TimedOut", message, self.clock.now(), expected=RUNNING_STATES
-            )
-            log.warning("Run %s of %s %s", run_id, launched.deployment.name, message)
-            self._maybe_retry(self.store.get_flow_run(run_id), launched.deployment, now)
-
-    def _detect_crashed(
-        self, unfinished: list[FlowRunRecord], by_name: dict[str, Deployment], now: datetime
-    ) -> None:
-        for run in unfinished:
-            if run.state not in RUNNING_STATES or run.id in self.launched:
-                continue
-            if run.host == HOST:
-                if pid_alive(run.pid) and not self._earlier_self(run):
-                    continue
-                reason = f"its process {run.pid} on {HOST} is gone"
-            else:
-                seen = run.heartbeat or run.start_time or run.scheduled_start_time
-                if now - seen < STALE_AFTER:
-                    continue
-                reason = f"no heartbeat from {run.host} since {seen.isoformat()}"
-            if self._crashed(run, reason, now):
-                deployment = by_name.get(run.deployment or "")
-                if deployment is not None:
-                    self._maybe_retry(self.store.get_flow_run(run.id), deployment, now)
-
-    def _earlier_self(self, run: FlowRunRecord) -> bool:
-        """Whether ``run`` names this process but was claimed before this service started: an
-        earlier service that had the same pid (after a container restart, say) claimed it."""
-        seen = run.heartbeat or run.start_time or run.scheduled_start_time
-        return run.pid == os.getpid() and seen < self.started_at
-
-    def _crashed(self, run: FlowRunRecord, reason: str, now: datetime) -> bool:
-        changed = self.store.set_flow_run_state(
-            run.id, "Crashed", f"Crashed: {reason}.", now, expected={run.state}
-        )
-        if changed:
-            log.warning("Run %s (%s) crashed: %s", run.id, run.deployment or run.flow_name, reason)
+    def _supervise(self, snapshot: Snapshot, now: datetime) -> bool:
+        """Settle what the store shows happened (see the module docstring); whether anything
+        changed."""
+        changed = False
+        for run in snapshot.unfinished:
+            if run.is_waiting and run.deployment not in snapshot.registered:
+                if run.deployment is not None:
+                    reason = f"Cancelled: deployment {run.deployment!r} no longer exists."
+                    changed |= self.store.request_cancel(run.id, at=now, reason=reason) is not None
+            elif run.is_active and run.host == self.launcher.host:
+                changed |= self._supervise_here(run, now)
+            elif run.is_active and _stale(run, now):
+                beat = run.heartbeat.isoformat() if run.heartbeat else "never"
+                message = (
+                    f"Crashed: no heartbeat from its process {run.pid} on {run.host} for more "
+                    f"than {STALE_AFTER.total_seconds():g} s (last: {beat})."
+                )
+                changed |= self._end(run, "Crashed", message, now)
         return changed
 
-    def _maybe_retry(self, run: FlowRunRecord, deployment: Deployment, now: datetime) -> None:
-        if run.state not in FAILED_STATES or run.attempts > deployment.retries:
-            return
-        attempt = run.attempts + 1
-        message = f"Attempt {attempt} of {deployment.retries + 1} after: {run.state_message}"
-        if self.store.set_flow_run_state(
-            run.id, "Scheduled", message, now, expected={run.state}, attempts=attempt
-        ):
-            self.holding[run.id] = now + deployment.retry_delay
-            log.info("Run %s of %s: %s", run.id, deployment.name, message)
+    def _supervise_here(self, run: FlowRunRecord, now: datetime) -> bool:
+        """A run held by a process on this host: ended, over its deadline, or to be stopped."""
+        if not self.launcher.alive(run.pid):
+            state, why = self._why_gone(run, now)
+            return self._end(run, state, why, now)
+        if run.state == lifecycle.CANCELLING:
+            self.launcher.stop(run.pid)
+            why = run.state_message or "on request"
+            message = f"Cancelled: {why}; its process tree was stopped."
+            ended = self.store.cancel(run.id, at=now, message=message) is not None
+            if ended:
+                log.info("Run %s of %s was cancelled", run.id, run.deployment)
+            return ended
+        if run.deadline is not None and now >= run.deadline:
+            timeout = f"{run.timeout:g} s" if run.timeout is not None else "its timeout"
+            message = f"TimedOut: it ran past {timeout}; its process tree was stopped."
+            ended = self._end(run, "TimedOut", message, now)
+            if ended:
+                self.launcher.stop(run.pid)
+            return ended
+        return False
 
-    def _held(self, now: datetime) -> set[str]:
-        for run_id, until in list(self.holding.items()):
-            if until <= now:
-                del self.holding[run_id]
-        return set(self.holding)
+    def _why_gone(self, run: FlowRunRecord, now: datetime) -> tuple[str, str]:
+        status = self.launcher.exit_status(run.pid)
+        exited = "exited" if status is None else f"exited with status {status}"
+        gone = f"its process {run.pid} {exited} without recording a final state"
+        if run.state == lifecycle.CANCELLING:
+            return "Cancelled", f"Cancelled: {run.state_message or 'on request'}; {gone}."
+        if run.deadline is not None and now >= run.deadline:
+            return "TimedOut", f"TimedOut: it ran past its deadline; {gone}."
+        return "Crashed", f"Crashed: {gone}."
 
-    def _supervise_persistent(self, deployments: list[Deployment]) -> None:
+    def _end(self, run: FlowRunRecord, state: str, message: str, now: datetime) -> bool:
+        ended = self.store.finish(run.id, state, message, at=now, expected=lifecycle.ACTIVE)
+        if ended is None:
+            return False  # it ended on its own meanwhile
+        log.warning("Run %s of %s: %s", run.id, run.deployment or run.flow_name, message)
+        if ended.state == lifecycle.RETRYING:
+            log.info("Run %s: %s", run.id, ended.state_message)
+        return True
+
+    def _supervise_persistent(self, deployments: list[Deployment], now: datetime) -> set[str]:
+        """Keep one process per unpaused persistent deployment; the names of those whose
+        process is not there to take runs now (their runs wait)."""
         wanted = {
             d.name: d
             for d in deployments
@@ -349,53 +327,45 @@ class Service:
         }
         for name, keeper in list(self.persistent.items()):
             if name not in wanted:
-                self._retire(keeper)
+                if keeper.pid is not None:
+                    self.launcher.retire(keeper.pid)
                 del self.persistent[name]
-        for retired in list(self.retired):
-            if retired.poll() is not None:  # reaped: no zombie left behind
-                self.retired.remove(retired)
+        unready = set()
         for name, deployment in wanted.items():
             keeper = self.persistent.setdefault(name, _Persistent())
-            process = keeper.process
-            if process is not None and process.poll() is None:
-                if time.monotonic() - keeper.started > BACKOFF_MAX:
+            if keeper.pid is not None and self.launcher.alive(keeper.pid):
+                assert keeper.started is not None
+                if (now - keeper.started).total_seconds() > BACKOFF_MAX:
                     keeper.failures = 0  # it has stayed up: the next crash restarts at once
                 continue
-            if process is not None:  # it exited: restart with back-off
-                self._retire(keeper)
+            if keeper.pid is not None:  # it exited: restart with back-off
                 keeper.failures += 1
                 delay = min(BACKOFF_MAX, 2.0 ** (keeper.failures - 1))
-                keeper.restart_at = time.monotonic() + delay
+                keeper.restart_at = now + timedelta(seconds=delay)
                 log.warning(
                     "The persistent process of %s exited with status %s; restarting in %g s",
                     name,
-                    process.returncode,
+                    self.launcher.exit_status(keeper.pid),
                     delay,
                 )
-            if time.monotonic() >= keeper.restart_at:
-                keeper.process = spawn(
-                    deployment,
-                    "tideflow.service.persistent",
-                    [name],
-                    self.store.url,
-                    stdin_pipe=True,
-                )
-                keeper.started = time.monotonic()
-                log.info("Started the persistent process of %s (pid %d)", name, keeper.process.pid)
-
-    @staticmethod
-    def _close_persistent(keeper: _Persistent) -> None:
-        process = keeper.process
-        if process is not None and process.stdin is not None:
-            with contextlib.suppress(OSError):
-                process.stdin.close()  # end of input: it finishes its run and exits
-
-    def _retire(self, keeper: _Persistent) -> None:
-        """Let go of a keeper's process: close its input, and keep it to reap (or stop)."""
-        if keeper.process is not None:
-            self._close_persistent(keeper)
-            self.retired.append(keeper.process)
-            keeper.process = None
+                keeper.pid = None
+            if keeper.restart_at is None or now >= keeper.restart_at:
+                try:
+                    keeper.pid = self.launcher.start_persistent(deployment)
+                except LaunchError as exc:
+                    log.error("The persistent process of %s could not start: %s", name, exc)
+                    keeper.pid = None
+                    keeper.failures += 1
+                    keeper.restart_at = now + timedelta(
+                        seconds=min(BACKOFF_MAX, 2.0 ** (keeper.failures - 1))
+                    )
+                    unready.add(name)
+                    continue
+                keeper.started, keeper.restart_at = now, None
+                log.info("Started the persistent process of %s (pid %d)", name, keeper.pid)
+            else:
+                unready.add(name)
+        return unready
 
     # -- stopping ------------------------------------------------------------------------------
 
@@ -411,47 +381,30 @@ class Service:
 
     def _shutdown(self) -> None:
         for keeper in self.persistent.values():
-            self._close_persistent(keeper)
-        deadline = time.monotonic() + self.grace
-        while time.monotonic() < deadline and self._in_progress():
-            if self.clock.wait(self._signals, 0.1) is not None:
-                self._signal_count += 1
-                break
-            try:
-                self._reap(self.clock.now())
-            except Exception:
-                log.exception("Checking runs in progress failed; trying again")
+            if keeper.pid is not None:
+                self.launcher.retire(keeper.pid)
+        deadline = self.clock.now() + timedelta(seconds=self.grace)
+        while self.clock.now() < deadline and self.launcher.started():
+            remaining = (deadline - self.clock.now()).total_seconds()
+            item = self.clock.wait(self._signals, min(remaining, self.tick_seconds))
+            if item is not None and item != _WAKE:
+                break  # a second signal: stop them now
+            self._guarded_tick()  # supervision goes on: deadlines, cancels, exits
         self.close()
         log.info("Tideflow service stopped")
 
     def close(self) -> None:
-        """Stop every run process still going, recording its run ``Cancelled``; reap all."""
+        """Stop every process this service started that is still going, recording its runs
+        ``Cancelled``; wait for them."""
         now = self.clock.now()
-        for run_id, launched in list(self.launched.items()):
-            if launched.process.poll() is None:
-                kill_tree(launched.process.pid)
-                self.store.set_flow_run_state(
-                    run_id,
-                    "Cancelled",
-                    "Cancelled: the service stopped before the run finished.",
-                    now,
-                    expected=RUNNING_STATES,
-                )
-                log.warning("Run %s of %s was cut short", run_id, launched.deployment.name)
-            launched.process.wait()
-        self.launched.clear()
-        for keeper in self.persistent.values():
-            self._retire(keeper)
+        mine = set(self.launcher.started())
+        message = "Cancelled: the service stopped before the run finished."
+        for run in self.store.unfinished_runs():
+            ours = run.is_active and run.host == self.launcher.host and run.pid in mine
+            if ours and self.store.cancel(run.id, at=now, message=message) is not None:
+                log.warning("Run %s of %s was cut short", run.id, run.deployment)
+        self.launcher.close()
         self.persistent.clear()
-        for process in self.retired:
-            if process.poll() is None:
-                kill_tree(process.pid)
-            process.wait()
-        self.retired.clear()
-
-    def _in_progress(self) -> bool:
-        alive = [p.process for p in self.persistent.values() if p.process is not None]
-        return bool(self.launched) or any(p.poll() is None for p in [*alive, *self.retired])
 
     def _signal_handlers(self) -> contextlib.AbstractContextManager[None]:
         def handler(signum: int, frame: FrameType | None) -> None:
@@ -459,23 +412,10 @@ class Service:
 
         return stop_signals(handler)
 
+    def _where(self) -> str:
+        return str(getattr(self.store, "where", type(self.store).__name__))
 
-def new_run(
-    deployment: Deployment, scheduled: datetime, *, run_id: str | None = None
-) -> FlowRunRecord:
-    """A waiting (``Scheduled``) run of ``deployment`` for ``scheduled``."""
-    return FlowRunRecord(
-        id=run_id or str(uuid.uuid4()),
-        flow_name=deployment.name,  # the run's process records the flow's own name
-        deployment=deployment.name,
-        parameters=dict(deployment.parameters),
-        scheduled_start_time=scheduled,
-        start_time=None,
-        end_time=None,
-        state="Scheduled",
-        state_message=None,
-        lateness=None,
-        host=HOST,
-        pid=os.getpid(),
-        heartbeat=None,
-    )
+
+def _stale(run: FlowRunRecord, now: datetime) -> bool:
+    beat = run.heartbeat or run.start_time or run.scheduled_start_time
+    return now - beat > STALE_AFTER

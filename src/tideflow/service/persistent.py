@@ -2,10 +2,12 @@
 
 It loads the deployment's flow (or callable) once, and, when the deployment asks for a Dask
 cluster to be created (``executor = {type = "dask", n_workers = 2}``), starts that cluster once
-and keeps it for every run. Then it reads run ids from standard input, one per line, and runs each
-(:func:`tideflow.service.runner.run_claimed`) in order. The service writes a run's id here right
-after claiming it, so a run starts within milliseconds of its fire time. End of input (the
-service stopped, or died) ends the process after the current run; the service restarts it, with
+and keeps it for every run. Then it runs the runs claimed for it (:func:`tideflow.service.runner.
+run_claimed`), oldest first. The service claims a run for this process and then writes the run's
+id to its standard input, so a run starts within milliseconds of its fire time; the id is only a
+wake-up call: the process runs whatever the store says is claimed for it, so a run claimed by a
+service that died before writing the id is still run. End of input (the service stopped, or
+died) ends the process once the runs claimed for it are done; the service restarts it, with
 back-off, whenever it exits.
 """
 
@@ -13,10 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import Iterator
 
+from tideflow import lifecycle
 from tideflow.deployments import Deployment
+from tideflow.engine.run_writer import HOST
 from tideflow.executors.base import Executor
 from tideflow.service.runner import (
     Loaded,
@@ -60,10 +65,24 @@ def serve_runs(store: RunStore, deployment: Deployment) -> None:
                 # Keep serving: each run then fails with this reason in its own state, rather
                 # than the process dying and being restarted over and over.
                 log.error("%s cannot be loaded: %s", deployment.entrypoint.target, exc)
-        for line in sys.stdin:
-            run_id = line.strip()
-            if run_id:
-                run_claimed(store, run_id, loaded)
+        for _ in sys.stdin:
+            _run_claimed_for_me(store, loaded)
+        _run_claimed_for_me(store, loaded)  # claimed before the service went away
+
+
+def _run_claimed_for_me(store: RunStore, loaded: Loaded) -> None:
+    """Run every run claimed for this process, oldest first, until none is left."""
+    me = (HOST, os.getpid())
+    while True:
+        mine = [
+            run
+            for run in store.unfinished_runs()
+            if run.state == lifecycle.CLAIMED and (run.host, run.pid) == me
+        ]
+        if not mine:
+            return
+        for run in mine:
+            run_claimed(store, run.id, loaded)
 
 
 def main(argv: list[str]) -> int:

@@ -1,24 +1,29 @@
-"""Starting run processes and stopping whole process trees.
+"""Starting run processes, and stopping them with everything they started.
 
-Every process the service starts gets its own session (and so its own process group), its
-deployment's environment variables and working directory, and the run store's location in
-``TIDEFLOW_DATABASE_URL``. Its own session means a Ctrl-C in the service's terminal does not reach
-it (the service decides when runs stop) and that stopping it takes its whole tree: a run's Dask
-workers, the command it ran, anything they started.
+Every process the service starts gets its own session (and so its own process group, both with
+the process's pid as their id), its deployment's environment variables and working directory, and
+the run store's location in ``TIDEFLOW_DATABASE_URL``. Its own session means a Ctrl-C in the
+service's terminal does not reach it (the service decides when runs stop), and it is what lets a
+run be stopped whole: its Dask workers, the command it ran, and what *they* started, even a
+``sh -c "sleep 1000 &"`` whose child was re-parented to init and is nobody's child any more. A
+descendant stays in the session unless it starts one of its own (a daemon that calls ``setsid``),
+which is the one way out, and the one a stop cannot follow.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import psutil
 
 from tideflow.deployments import Deployment
 
-__all__ = ["kill_tree", "pid_alive", "spawn"]
+__all__ = ["pid_alive", "session_members", "signal_session", "spawn", "stop_session"]
 
 
 def spawn(
@@ -38,21 +43,47 @@ def spawn(
     )
 
 
-def kill_tree(pid: int, grace: float = 3.0) -> None:
-    """Stop process ``pid`` and everything it started: SIGTERM, then SIGKILL after ``grace``."""
-    try:
-        root = psutil.Process(pid)
-        family = [*root.children(recursive=True), root]
-    except psutil.NoSuchProcess:
+def session_members(sid: int) -> list[int]:
+    """The pids of live processes in session ``sid`` (zombies left out)."""
+    members = []
+    for process in psutil.process_iter(["status"]):
+        if process.info["status"] == psutil.STATUS_ZOMBIE:
+            continue
+        try:
+            if os.getsid(process.pid) == sid:
+                members.append(process.pid)
+        except (ProcessLookupError, PermissionError):
+            continue
+    return members
+
+
+def signal_session(sid: int, signum: int) -> bool:
+    """Send ``signum`` to every process of session ``sid`` (its leader's process group first);
+    whether any process was left to signal."""
+    found = False
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(sid, signum)
+        found = True
+    for pid in session_members(sid):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signum)
+            found = True
+    return found
+
+
+def stop_session(sid: int, grace: float = 3.0) -> None:
+    """Stop session ``sid`` whole: SIGTERM to all of it, SIGKILL to what is left after
+    ``grace`` seconds; returns once nothing of it is left (or after another ``grace``)."""
+    if not signal_session(sid, signal.SIGTERM):
         return
-    for process in family:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            process.terminate()
-    _, alive = psutil.wait_procs(family, timeout=grace)
-    for process in alive:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            process.kill()
-    psutil.wait_procs(alive, timeout=grace)
+    deadline = time.monotonic() + grace
+    while session_members(sid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if session_members(sid):
+        signal_session(sid, signal.SIGKILL)
+        deadline = time.monotonic() + grace
+        while session_members(sid) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
 
 def pid_alive(pid: int) -> bool:

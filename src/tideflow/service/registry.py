@@ -1,29 +1,30 @@
-"""Deployments as the run store keeps them, and the history the planner reads.
+"""Deployments as the run store keeps them, and the snapshot the service plans with each tick.
 
-:func:`register` puts deployment specs into the store (``tideflow serve --file``, ``tideflow
-deploy``). A stored deployment keeps its paused flag across re-registration, unless the spec
-itself changed its ``paused`` value: ``tideflow pause`` survives a restart of the service, and
-editing ``paused = true`` into ``tideflow.toml`` still pauses. Registering a file's deployments
-also removes those it declared before and no longer does.
-
-:class:`Registry` reads every deployment and every unfinished run in two queries per tick and
-shapes them into :class:`~tideflow.planner.History` values, reusing the parsed
+:class:`Registry` reads every unfinished run and every deployment in two queries per tick and
+shapes them into a :class:`Snapshot`: the parsed deployments, each one's
+:class:`~tideflow.planner.History`, the unfinished runs, and the names of every registered
+deployment (a deployment whose stored spec cannot be read is left out of the plan, but it is
+still registered: its runs are not orphans). It reuses the parsed
 :class:`~tideflow.deployments.Deployment` of a spec that did not change.
+
+Runs are read *before* deployments, so a run whose deployment is not in the snapshot really
+belongs to a deployment that was removed: a deployment is always registered before its runs are
+created.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
+from tideflow import lifecycle
 from tideflow.deployments import Deployment
 from tideflow.errors import DeploymentError, ScheduleError
 from tideflow.planner import History, RunRef
 from tideflow.store import DeploymentRecord, FlowRunRecord, RunStore
 
-__all__ = ["SOURCE_KEY", "UNREADABLE", "Registry", "deployment_of", "register", "resume"]
+__all__ = ["SOURCE_KEY", "UNREADABLE", "Registry", "Snapshot", "deployment_of"]
 
 log = logging.getLogger("tideflow.service")
 
@@ -31,65 +32,31 @@ SOURCE_KEY = "source"
 """The key, in a stored spec, of the file the deployment was declared in (if any)."""
 
 
-def register(
-    store: RunStore,
-    deployments: Iterable[Deployment],
-    now: datetime,
-    *,
-    source: str | None = None,
-) -> None:
-    """Record ``deployments`` in ``store`` (see the module docstring).
+@dataclass(frozen=True)
+class Snapshot:
+    """What the service knows at the start of a tick (see the module docstring)."""
 
-    With ``source`` (the path of the ``tideflow.toml`` they came from), deployments registered
-    earlier from the same file that it no longer declares are removed: the file is the truth for
-    what it declares. Deployments from elsewhere (``tideflow deploy``) are left alone.
-    """
-    declared = set()
-    for deployment in deployments:
-        declared.add(deployment.name)
-        spec = deployment.to_dict()
-        if source is not None:
-            spec[SOURCE_KEY] = source
-        old = store.get_deployment(deployment.name)
-        pause_changed = old is None or old.spec.get("paused") != deployment.paused
-        if old is not None and old.paused and pause_changed and not deployment.paused:
-            resume(store, deployment.name, now)  # "paused = true" taken out of the file
-        store.upsert_deployment(
-            deployment.name, spec, now, paused=deployment.paused if pause_changed else None
-        )
-    if source is not None:
-        for record in store.list_deployments():
-            if record.spec.get(SOURCE_KEY) == source and record.name not in declared:
-                store.delete_deployment(record.name)
+    deployments: list[Deployment]
+    histories: dict[str, History]
+    unfinished: list[FlowRunRecord]
+    registered: frozenset[str]
 
-
-def resume(store: RunStore, name: str, now: datetime) -> None:
-    """Resume deployment ``name``: its schedule goes on from ``now``. Fire times during the
-    pause are never run (a pause means "do not run"), so the schedule is first marked planned
-    up to ``now``, before the pause is lifted: a service ticking in between cannot catch the
-    pause up."""
-    store.advance_deployment(name, now)
-    store.set_deployment_paused(name, False, now)
+    def by_name(self) -> dict[str, Deployment]:
+        return {deployment.name: deployment for deployment in self.deployments}
 
 
 class Registry:
-    """What the planner needs each tick, read from the store."""
+    """Reads :class:`Snapshot` values from the store."""
 
     def __init__(self, store: RunStore) -> None:
         self.store = store
         self._parsed: dict[str, tuple[datetime, Deployment | None]] = {}
 
-    def snapshot(
-        self, holding: set[str] | None = None
-    ) -> tuple[list[Deployment], dict[str, History], list[FlowRunRecord]]:
-        """Every deployment (with its stored paused flag), each one's history, and every
-        unfinished run (of deployments or not), from two queries.
-
-        Runs in ``holding`` (waiting out a retry delay) are left out of the histories: they are
-        neither waiting to launch nor active.
-        """
-        records = self.store.list_deployments()
+    def snapshot(self) -> Snapshot:
+        """The deployments (with their stored paused flags), their histories, and every
+        unfinished run (of deployments or not), from two queries."""
         unfinished = self.store.unfinished_runs()
+        records = self.store.list_deployments()
         current = {record.name for record in records}
         for name in list(self._parsed):
             if name not in current:
@@ -97,10 +64,15 @@ class Registry:
         waiting: dict[str, list[RunRef]] = {}
         active: dict[str, list[RunRef]] = {}
         for run in unfinished:
-            if run.deployment is None or (holding and run.id in holding):
+            if run.deployment is None:
                 continue
-            ref = RunRef(run.id, run.scheduled_start_time, run.state)
-            group = waiting if run.state == "Scheduled" else active
+            if run.is_waiting:
+                group = waiting
+            elif run.state in lifecycle.ACTIVE:
+                group = active
+            else:
+                continue  # paused: neither waiting to launch nor holding a process
+            ref = RunRef(run.id, run.scheduled_start_time, run.state, run.origin, run.not_before)
             group.setdefault(run.deployment, []).append(ref)
         histories = {
             record.name: History(
@@ -112,7 +84,9 @@ class Registry:
             for record in records
         }
         parsed = [self._deployment(record) for record in records]
-        return [d for d in parsed if d is not None], histories, unfinished
+        return Snapshot(
+            [d for d in parsed if d is not None], histories, unfinished, frozenset(current)
+        )
 
     def _deployment(self, record: DeploymentRecord) -> Deployment | None:
         """The record's deployment; None (reported once per version of the record) when its

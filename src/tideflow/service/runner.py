@@ -1,10 +1,10 @@
 """Running one claimed run of a deployment, in whatever process the service put it in.
 
-The service claims a run (``Scheduled -> Pending``, naming the process that will run it) and
-hands its id to a process: a fresh one per run (:mod:`tideflow.service.child`) or the
-deployment's long-lived one (:mod:`tideflow.service.persistent`). That process calls
-:func:`run_claimed`, which takes the run over (``Pending -> Running``, atomically: a run that is no
-longer Pending is left alone) and runs the deployment's entrypoint:
+The service claims a run for a process (``Scheduled -> Claimed``, naming the process) and hands
+its id to it: a fresh one per run (:mod:`tideflow.service.child`) or the deployment's long-lived
+one (:mod:`tideflow.service.persistent`). That process calls :func:`run_claimed`, which takes the
+run over (``Claimed -> Running``; only the process the claim names can) and runs the
+deployment's entrypoint:
 
 - a Tideflow flow runs through the engine with the deployment's executor and parameters and is
   recorded like any ``flow.run()`` (task states, logs, metrics), in the claimed run's row;
@@ -13,16 +13,15 @@ longer Pending is left alone) and runs the deployment's entrypoint:
 - a command runs with its standard output and error recorded line by line as log lines; exit
   status 0 is success.
 
-Callables and commands beat the run's heartbeat like flows do, so the service can tell a live run
-from one whose process died.
+Callables and commands are held in the store by the same helper as flows
+(:class:`~tideflow.engine.run_writer.RunWriter`): their log lines are recorded as they come and
+their heartbeat beats, so a service can tell a live run from one whose process died.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -32,11 +31,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from tideflow import lifecycle
 from tideflow.deployments import Deployment, ExecutorSpec
-from tideflow.engine import recording
 from tideflow.engine.api import run_once
 from tideflow.engine.logs import ensure_handler
 from tideflow.engine.parameters import resolve_parameters
+from tideflow.engine.run_writer import RunNotClaimedError, RunWriter, take_over
 from tideflow.entrypoints import load_flow, load_module, split_ref
 from tideflow.executors.base import Executor
 from tideflow.flow import Flow
@@ -144,7 +144,7 @@ def run_claimed(store: RunStore, run_id: str, loaded: Loaded) -> str:
         if kind == "flow":
             return _run_flow(store, run, loaded)
         return _run_other(store, run, loaded)
-    except recording.RunNotClaimedError as exc:
+    except RunNotClaimedError as exc:
         log.warning("%s", exc)
         return "NotClaimed"
 
@@ -159,8 +159,10 @@ def _run_flow(store: RunStore, run: FlowRunRecord, loaded: Loaded) -> str:
         # the run's own state rather than leave the service to find a dead process.
         message = f"{loaded.deployment.entrypoint.target} cannot run: {exc}"
         log.error("Run %s: %s", run.id, message)
-        store.set_flow_run_state(run.id, "Failed", message, datetime.now(UTC), expected={"Pending"})
-        return "Failed"
+        failed = store.finish(
+            run.id, "Failed", message, at=datetime.now(UTC), expected={lifecycle.CLAIMED}
+        )
+        return "Failed" if failed is not None else "NotClaimed"
     state = run_once(
         flow,
         parameters,
@@ -177,23 +179,10 @@ def _run_flow(store: RunStore, run: FlowRunRecord, loaded: Loaded) -> str:
 
 def _run_other(store: RunStore, run: FlowRunRecord, loaded: Loaded) -> str:
     entrypoint = loaded.deployment.entrypoint
-    started = datetime.now(UTC)
-    taken = store.set_flow_run_state(
-        run.id,
-        "Running",
-        f"Running {entrypoint.kind} {entrypoint}.",
-        started,
-        expected={"Pending"},
-        start_time=started,
-        lateness=(started - run.scheduled_start_time).total_seconds(),
-        host=socket.gethostname(),
-        pid=os.getpid(),
-    )
-    if not taken:
-        raise recording.RunNotClaimedError(
-            f"run {run.id} is no longer Pending; it was not claimed for this process"
-        )
-    with _kept_lines(store, run.id) as keep:
+    take_over(store, run.id, datetime.now(UTC), None)
+    writer = RunWriter(store, run.id, logger=log)
+    with _kept_lines(writer) as keep:
+        keep("INFO", "tideflow.service", f"Running {entrypoint}.")
         try:
             if entrypoint.kind == "callable":
                 loaded.function()(**run.parameters)
@@ -205,7 +194,7 @@ def _run_other(store: RunStore, run: FlowRunRecord, loaded: Loaded) -> str:
         except Exception as exc:
             keep("ERROR", "tideflow.service", "".join(traceback.format_exception(exc)).rstrip())
             state, message = "Failed", f"{type(exc).__name__}: {exc}"
-    recording.record_final_state(store, run.id, state, message, datetime.now(UTC))
+    writer.end(state, message, datetime.now(UTC))
     return state
 
 
@@ -226,61 +215,31 @@ def _run_command(deployment: Deployment, keep: Callable[[str, str, str], None]) 
 
 
 @contextmanager
-def _kept_lines(store: RunStore, run_id: str) -> Iterator[Callable[[str, str, str], None]]:
-    """Record log lines of run ``run_id`` (any logger, while the block runs in this thread) and
-    beat its heartbeat, from a background writer; flushed when the block ends."""
-    lines: list[LogLine] = []
-    lock = threading.Lock()
-    stop = threading.Event()
+def _kept_lines(writer: RunWriter) -> Iterator[Callable[[str, str, str], None]]:
+    """Record the log lines of ``writer``'s run (any logger, while the block runs in this
+    thread) through the writer, whose thread also beats the heartbeat."""
 
     def keep(level: str, logger: str, message: str) -> None:
-        line = LogLine(
-            flow_run_id=run_id,
-            task_key=None,
-            map_index=None,
-            timestamp=datetime.now(UTC),
-            level=level,
-            logger=logger,
-            message=message,
+        writer.rows.append(
+            LogLine(
+                flow_run_id=writer.run_id,
+                task_key=None,
+                map_index=None,
+                timestamp=datetime.now(UTC),
+                level=level,
+                logger=logger,
+                message=message,
+            )
         )
-        with lock:
-            lines.append(line)
-
-    def flush() -> None:
-        with lock:
-            batch = lines[:]
-            lines.clear()
-        if not batch:
-            return
-        try:
-            store.record_logs(batch)
-        except Exception as exc:  # a locked store: keep the lines for the next flush
-            log.warning("Run %s: its log lines are not recorded yet: %s", run_id, exc)
-            with lock:
-                lines[0:0] = batch
-
-    def write() -> None:
-        beats = 0.0
-        while not stop.wait(recording.FLUSH_SECONDS):
-            flush()
-            beats += recording.FLUSH_SECONDS
-            if beats >= recording.HEARTBEAT_SECONDS:
-                with contextlib.suppress(Exception):  # the next beat tries again
-                    store.heartbeat(run_id, datetime.now(UTC))
-                beats = 0.0
 
     handler = _Keeper(keep, threading.get_ident())
     root = logging.getLogger()
     root.addHandler(handler)
-    writer = threading.Thread(target=write, name="tideflow-run-writer", daemon=True)
-    writer.start()
+    writer.begin()
     try:
         yield keep
     finally:
         root.removeHandler(handler)
-        stop.set()
-        writer.join()
-        flush()
 
 
 class _Keeper(logging.Handler):
