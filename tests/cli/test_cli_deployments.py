@@ -352,14 +352,22 @@ def test_backfill_matches_the_planner_and_keeps_existing_slots(store: RunStore) 
     assert [run.scheduled_start_time for run in runs_of(store, "etl")] == planned
 
 
-def test_backfill_warns_that_overlap_skip_runs_only_one(store: RunStore) -> None:
+def test_backfilled_runs_are_never_skipped_so_overlap_skip_needs_no_warning(
+    store: RunStore,
+) -> None:
     berlin("etl")  # overlap "skip", the default
     result = ok("backfill", "etl", "--start", "2026-03-01", "--end", "2026-03-03T06:00", "--json")
     assert len(json.loads(result.stdout)["created"]) == 3  # standard output: JSON only
-    warning = " ".join(result.stderr.split())
-    assert warning.startswith("Warning: deployment 'etl' has overlap \"skip\"")
-    assert "of these 3 runs only one runs at a time and the rest are skipped" in warning
-    assert 'set overlap = "queue"' in warning
+    assert result.stderr == ""
+    assert {run.origin for run in runs_of(store, "etl")} == {"backfill"}
+
+
+def test_a_date_as_the_end_of_a_backfill_includes_that_day(store: RunStore) -> None:
+    berlin("etl")  # 06:00 Europe/Berlin every day
+    result = ok("backfill", "etl", "--start", "2026-03-01", "--end", "2026-03-07", "--json")
+    created = json.loads(result.stdout)["created"]
+    assert [row["scheduled_start_time"][:10] for row in created][-1] == "2026-03-07"
+    assert len(created) == 7
 
 
 def test_backfill_of_an_empty_window_creates_nothing(store: RunStore) -> None:
@@ -374,12 +382,13 @@ def test_backfill_of_an_empty_window_creates_nothing(store: RunStore) -> None:
     [
         (
             ["--start", "2026-03-03", "--end", "2026-03-01"],
-            "deployment 'etl': the backfill window ends (2026-02-28 23:00:00 UTC) before it "
+            "deployment 'etl': the backfill window ends (2026-03-01 22:59:59 UTC) before it "
             "starts (2026-03-02 23:00:00 UTC)",
         ),
         (
             ["--start", "yesterday", "--end", "2026-03-01"],
-            "--start: invalid ISO datetime 'yesterday'; use e.g. 2026-03-01T06:00",
+            "--start: invalid date or ISO datetime 'yesterday'; use e.g. 2026-03-01 or "
+            "2026-03-01T06:00",
         ),
     ],
     ids=["reversed", "not-iso"],

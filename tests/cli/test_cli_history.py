@@ -550,8 +550,8 @@ def follow_while_writing(store: RunStore, polls: Polls, *args: str) -> tuple[Res
             other.record_logs([log("f0110w-run", "second line", task="say_hello", seconds=2)])
             polls.wait_for(polls.count + 2)
             other.record_logs([log("f0110w-run", "third line", seconds=3)])
-            other.set_flow_run_state(
-                "f0110w-run", "Success", "done", T0 + timedelta(seconds=4), expected=["Running"]
+            other.finish(
+                "f0110w-run", "Success", "done", at=T0 + timedelta(seconds=4), expected=["Running"]
             )
 
     thread = threading.Thread(target=writer)

@@ -5,7 +5,8 @@ Expected errors (a missing file, an unknown flow, a bad parameter, an unknown ru
 status 1. The run-history commands (``runs``, ``runs show``, ``logs``, ``metrics``, ``prune``)
 read the store :func:`tideflow.store.open_store` opens. ``serve`` runs the scheduler service;
 ``deploy``, ``deployments``, ``pause``, ``resume``, ``trigger``, ``delete`` and ``backfill``
-manage the deployments it runs, which live in that store (a SQL one).
+manage the deployments it runs, which live in that store (a SQL one); ``cancel`` and ``retry``
+act on one run; ``events`` prints (and follows) the store's event log.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from tideflow.cli.deployments import (
     resume_command,
     trigger_command,
 )
+from tideflow.cli.events import events_command
 from tideflow.cli.logs import logs_command
 from tideflow.cli.metrics import metrics_command
 from tideflow.cli.prune import prune_command
 from tideflow.cli.run import run_command
+from tideflow.cli.runctl import cancel_command, retry_command
 from tideflow.cli.runs import runs_app
 from tideflow.cli.schedule import schedule_app
 from tideflow.cli.serve import serve_command
@@ -49,6 +52,9 @@ app.command("resume")(resume_command)
 app.command("trigger")(trigger_command)
 app.command("delete")(delete_command)
 app.command("backfill")(backfill_command)
+app.command("cancel")(cancel_command)
+app.command("retry")(retry_command)
+app.command("events")(events_command)
 
 
 @app.callback()

@@ -2,10 +2,9 @@
 ``delete`` and ``backfill``.
 
 Thin over the library: :func:`tideflow.deployments.deployment_from_options` builds and checks a
-deployment, :func:`tideflow.service.registry.register` records it, the run store's deployment
-methods pause, resume and delete it, :func:`tideflow.service.daemon.new_run` makes the waiting
-runs that ``trigger`` and ``backfill`` add, and :func:`tideflow.planner.backfill_times` lists a
-window's fire times. The service (``tideflow serve``) launches waiting runs on its next tick.
+deployment and :mod:`tideflow.actions` does the rest (deploy, pause, resume, trigger, delete,
+backfill); these commands parse options, call them and say what happened. The service
+(``tideflow serve``) launches waiting runs on its next tick.
 
 Deployments live in the run store, so these commands and the service always open it where it is
 configured (``TIDEFLOW_DATABASE_URL``, else ``$TIDEFLOW_HOME/tideflow.db``), even with
@@ -20,31 +19,21 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
+from tideflow import actions
 from tideflow.cli.history import iso, minutes, opened_store, plain, print_json
 from tideflow.cli.output import console, err_console, fail, say, styled_state
 from tideflow.cli.run import parse_params
 from tideflow.deployments import Deployment, deployment_from_options
 from tideflow.entrypoints import is_file_ref, split_ref
 from tideflow.errors import DeploymentError, FlowLoadError
-from tideflow.planner import backfill_times
-from tideflow.service.registry import (
-    SOURCE_KEY,
-    UNREADABLE,
-    deployment_of,
-    register,
-    resume,
-)
-from tideflow.store import (
-    DeploymentRecord,
-    DuplicateRunError,
-)
+from tideflow.service.registry import SOURCE_KEY, UNREADABLE, deployment_of
+from tideflow.store import DeploymentRecord
 from tideflow.store.base import deployment_not_found
 
 if TYPE_CHECKING:
@@ -112,10 +101,6 @@ def _record(store: SQLStore, name: str) -> DeploymentRecord:
     if record is None:
         fail(str(deployment_not_found(name)))
     return record
-
-
-def _stored(store: SQLStore, name: str) -> Deployment:
-    return deployment_of(_record(store, name))
 
 
 def _now() -> datetime:
@@ -188,6 +173,12 @@ def deploy_command(
             "--overlap", help="A due run while another runs: skip, queue (wait) or allow."
         ),
     ] = "skip",
+    max_active: Annotated[
+        int | None,
+        typer.Option(
+            "--max-active", help="At most this many runs at once (default 1; allow: no limit)."
+        ),
+    ] = None,
     catchup: Annotated[
         str,
         typer.Option(
@@ -241,6 +232,7 @@ def deploy_command(
             retries=retries,
             retry_delay=retry_delay,
             overlap=overlap,
+            max_active=max_active,
             catchup=catchup,
             misfire_grace=misfire_grace,
             working_dir=working_dir,
@@ -251,10 +243,8 @@ def deploy_command(
         fail(str(exc))
     now = _now()
     with deployment_store() as store:
-        existed = store.get_deployment(name) is not None
-        register(store, [deployment], now)
-        stored = _stored(store, name)
-    _report_deployed(stored, existed, now)
+        (deployed,) = actions.deploy(store, [deployment], at=now)
+    _report_deployed(deployed.deployment, not deployed.created, now)
 
 
 def _report_deployed(deployment: Deployment, existed: bool, now: datetime) -> None:
@@ -403,10 +393,9 @@ def pause_command(name: Annotated[str, typer.Argument(help=_NAME_HELP)]) -> None
     The pause outlasts restarts of the service and re-deploys.
     """
     with deployment_store() as store:
-        if _record(store, name).paused:
+        if not actions.pause(store, name, at=_now()):
             say(f"Deployment {name!r} is already paused.")
             return
-        store.set_deployment_paused(name, True, _now())
     say(f"Paused deployment {name!r}; tideflow resume {name} lets it run again.")
 
 
@@ -418,11 +407,10 @@ def resume_command(name: Annotated[str, typer.Argument(help=_NAME_HELP)]) -> Non
     """
     now = _now()
     with deployment_store() as store:
-        if not _record(store, name).paused:
+        if not actions.resume(store, name, at=now):
             say(f"Deployment {name!r} is not paused.")
             return
-        resume(store, name, now)
-        deployment = _stored(store, name)
+        deployment = actions.stored_deployment(store, name)
     upcoming = next_fire(deployment, now)
     after = f"; next fire time {when(upcoming)}" if upcoming is not None else ""
     say(f"Resumed deployment {name!r}{after}.")
@@ -440,9 +428,10 @@ def trigger_command(
         ),
     ] = None,
 ) -> None:
-    """Add a run of a deployment now; the running service starts it on its next tick.
+    """Add a run of a deployment now; the running service starts it as soon as there is room.
 
-    The run gets the deployment's parameters, with --param values replacing them.
+    The run gets the deployment's parameters, with --param values replacing them. A triggered
+    run is never skipped by the overlap policy: while other runs of the deployment go, it waits.
     """
     overrides = parse_params(param or [])
     with deployment_store() as store:
@@ -452,14 +441,9 @@ def trigger_command(
 
 def trigger(store: SQLStore, name: str, overrides: dict[str, Any] | None = None) -> str:
     """Add a waiting run of deployment ``name`` now, saying so; its id."""
-    from tideflow.service.daemon import new_run
-
-    deployment = _stored(store, name)
-    run = new_run(deployment, _now())
-    run = replace(run, parameters={**run.parameters, **(overrides or {})})
-    store.create_flow_run(run)
+    run = actions.trigger(store, name, overrides, at=_now())
     say(f"Triggered run {run.id} of deployment {name!r}: tideflow logs {run.id} --follow")
-    if deployment.paused:
+    if _record(store, name).paused:
         _warn(f"deployment {name!r} is paused: the run waits until tideflow resume {name}")
     return run.id
 
@@ -484,15 +468,7 @@ def delete_command(
         ):
             say("Nothing deleted.")
             raise typer.Exit(1)
-        waiting = store.list_flow_runs(deployment=name, states={"Scheduled"}, limit=None)
-        if not store.delete_deployment(name):
-            fail(str(deployment_not_found(name)))
-        now = _now()
-        message = f"Cancelled: deployment {name!r} was deleted."
-        cancelled = sum(
-            store.set_flow_run_state(run.id, "Cancelled", message, now, expected={"Scheduled"})
-            for run in waiting
-        )
+        cancelled = actions.delete(store, name, at=_now())
     more = f"; cancelled its {cancelled} waiting run(s)" if cancelled else ""
     say(f"Deleted deployment {name!r}{more}. Its recorded runs stay in the history.")
 
@@ -505,10 +481,15 @@ def backfill_command(
     start: Annotated[
         str,
         typer.Option(
-            "--start", help="The window's start (ISO; without offset: in the schedule's zone)."
+            "--start",
+            help="The window's start: a date or an ISO datetime (without offset: in the "
+            "schedule's zone).",
         ),
     ],
-    end: Annotated[str, typer.Option("--end", help="The window's end, included (ISO).")],
+    end: Annotated[
+        str,
+        typer.Option("--end", help="The window's end, included: a date (the whole day) or ISO."),
+    ],
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the created and existing runs as JSON.")
     ] = False,
@@ -516,25 +497,18 @@ def backfill_command(
     """Add one waiting run per fire time of a deployment's schedule in a window.
 
     Fire times that already have a run (in any state) are left alone, so a backfill can be
-    repeated. The service starts the runs by the deployment's overlap policy: with "skip",
-    only the oldest due run starts and the others are skipped; use overlap "queue" to run them
-    one after another.
+    repeated. The service starts the runs one after another as the deployment has room
+    (max_active); backfilled runs are never skipped by the overlap policy.
     """
-    from tideflow.service.daemon import new_run
-
     first, last = _parse_time("--start", start), _parse_time("--end", end)
-    created: list[dict[str, Any]] = []
-    present: list[str] = []
     with deployment_store() as store:
-        deployment = _stored(store, name)
-        for moment in backfill_times(deployment, first, last):
-            run = new_run(deployment, moment)
-            try:
-                store.create_flow_run(run)
-            except DuplicateRunError:
-                present.append(moment.isoformat())
-                continue
-            created.append({"id": run.id, "scheduled_start_time": moment.isoformat()})
+        done = actions.backfill(store, name, first, last, at=_now())
+        deployment = actions.stored_deployment(store, name)
+    created = [
+        {"id": run.id, "scheduled_start_time": run.scheduled_start_time.isoformat()}
+        for run in done.created
+    ]
+    present = [moment.isoformat() for moment in done.present]
     _backfill_warnings(deployment, len(created))
     if as_json:
         print_json({"deployment": name, "created": created, "already_present": present})
@@ -553,22 +527,20 @@ def backfill_command(
 
 def _backfill_warnings(deployment: Deployment, created: int) -> None:
     name = deployment.name
-    if created > 1 and deployment.overlap == "skip":
-        _warn(
-            f'deployment {name!r} has overlap "skip": the service starts only the oldest due '
-            f"run and skips the others due meanwhile, so of these {created} runs only one runs "
-            "at a time and the rest are skipped (their slots then count as done); to run them "
-            'one after another, set overlap = "queue" (tideflow.toml, or tideflow deploy '
-            "--overlap queue) before backfilling"
-        )
-    elif created > 1 and deployment.overlap == "allow":
+    if created > 1 and deployment.overlap == "allow":
         _warn(f'deployment {name!r} has overlap "allow": its due runs all start at once')
     if created and deployment.paused:
         _warn(f"deployment {name!r} is paused: the runs wait until tideflow resume {name}")
 
 
-def _parse_time(option: str, text: str) -> datetime:
+def _parse_time(option: str, text: str) -> datetime | date:
+    """A date (``2026-03-07``: the day) or an ISO datetime."""
     try:
+        if len(text.strip()) == 10:
+            return date.fromisoformat(text.strip())
         return datetime.fromisoformat(text)
     except ValueError:
-        fail(f"{option}: invalid ISO datetime {text!r}; use e.g. 2026-03-01T06:00")
+        fail(
+            f"{option}: invalid date or ISO datetime {text!r}; "
+            "use e.g. 2026-03-01 or 2026-03-01T06:00"
+        )

@@ -89,7 +89,7 @@ def serve_command(
                 fail(f"--now {name}: {deployment_not_found(name)}")
         source = None if file is None else str(file.resolve())
         service = Service(store, deployments, tick=tick, grace=grace, source=source)
-        _banner(store, service.registry.snapshot()[0], file, len(deployments), grace)
+        _banner(store, service.registry.snapshot().deployments, file, len(deployments), grace)
         for name in now or ():
             trigger(store, name)
         with _service_logging():

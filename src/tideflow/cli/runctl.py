@@ -1,0 +1,49 @@
+"""``tideflow cancel RUN_ID`` and ``tideflow retry RUN_ID``: act on one run of a deployment.
+
+Thin over :func:`tideflow.actions.cancel` and :func:`tideflow.actions.retry`. A waiting run is
+cancelled at once; a running one is stopped by the service on its host (its whole process tree)
+within a tick. A failed run retried waits for room under its deployment's limits like any run.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from tideflow import actions, lifecycle
+from tideflow.cli.deployments import deployment_store
+from tideflow.cli.output import say
+
+__all__ = ["cancel_command", "retry_command"]
+
+_RUN_HELP = "The run's id, or any unique prefix of it."
+
+
+def cancel_command(
+    run_id: Annotated[str, typer.Argument(help=_RUN_HELP)],
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why, kept in the run's state message.")
+    ] = None,
+) -> None:
+    """Cancel a run: a waiting one now; a running one is stopped by the service, whole."""
+    with deployment_store() as store:
+        run = actions.cancel(store, run_id, at=datetime.now(UTC), reason=reason)
+    if run.state == lifecycle.CANCELLING:
+        say(
+            f"Run {run.id} is being cancelled: the service on {run.host} stops its process "
+            f"tree and records it Cancelled (tideflow runs show {run.id[:8]})."
+        )
+    else:
+        say(f"Run {run.id} is {run.state}.")
+
+
+def retry_command(run_id: Annotated[str, typer.Argument(help=_RUN_HELP)]) -> None:
+    """Give a failed run of a deployment another attempt; the service starts it."""
+    with deployment_store() as store:
+        run = actions.retry(store, run_id, at=datetime.now(UTC))
+    say(
+        f"Run {run.id} will run again (attempt {run.attempts}); the service starts it: "
+        f"tideflow logs {run.id} --follow"
+    )
