@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -150,22 +150,27 @@ def deploy(
     it no longer declares are deleted (:func:`delete`): the file is the truth for what it
     declares. Deployments from elsewhere (``tideflow deploy``) are left alone.
     """
+    existing = {record.name: record for record in store.list_deployments()}
+    writes: list[tuple[str, dict[str, Any], bool | None]] = []
     done: list[Deployed] = []
     for deployment in deployments:
         spec = deployment.to_dict()
         if source is not None:
             spec[SOURCE_KEY] = source
-        old = store.get_deployment(deployment.name)
+        old = existing.get(deployment.name)
         pause_changed = old is None or old.spec.get("paused") != deployment.paused
         if old is not None and old.paused and pause_changed and not deployment.paused:
             resume(store, deployment.name, at=at)  # "paused = true" taken out of the file
-        store.upsert_deployment(
-            deployment.name, spec, at, paused=deployment.paused if pause_changed else None
-        )
-        done.append(Deployed(stored_deployment(store, deployment.name), old is None))
+        paused = deployment.paused if pause_changed else None
+        if old is None or old.spec != spec or pause_changed:
+            writes.append((deployment.name, spec, paused))
+        stored = deployment.paused if old is None or pause_changed else old.paused
+        done.append(Deployed(replace(deployment, paused=stored), old is None))
+    if writes:
+        store.upsert_deployments(writes, at)
     if source is not None:
         declared = {deployed.deployment.name for deployed in done}
-        for record in store.list_deployments():
+        for record in existing.values():
             if record.spec.get(SOURCE_KEY) == source and record.name not in declared:
                 delete(store, record.name, at=at, reason=f"it was removed from {source}")
     return done

@@ -102,6 +102,7 @@ skips in the order of the waiting runs (scheduled time, then run id).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -315,8 +316,8 @@ def next_wakeup(
             continue
         times += [run.due_time for run in past.waiting if run.due_time > moment]
         if deployment.schedule is not None:
-            after = max(moment, past.lower_bound)
-            times += islice(_fire_times(deployment.schedule, after), 1)
+            upcoming = _next_fire(deployment.schedule, max(moment, past.lower_bound))
+            times += [upcoming] if upcoming is not None else []
     return min(times, default=None)
 
 
@@ -382,6 +383,31 @@ def _fire_times(schedule: Schedule, after: datetime) -> Iterator[datetime]:
     return (event.start_time.astimezone(UTC) for event in schedule.events(after))
 
 
+# id(schedule) -> (a weak reference to it, the instant asked for, the answer). By identity:
+# schedules need not be hashable, and a deployment that did not change keeps its schedule object.
+_next_known: dict[int, tuple[weakref.ref[Schedule], datetime, datetime | None]] = {}
+
+
+def _next_fire(schedule: Schedule, after: datetime) -> datetime | None:
+    """The schedule's first fire time strictly after ``after`` (UTC), or None.
+
+    Every tick asks this of every deployment, with an ``after`` that creeps forward; the answer
+    only changes once ``after`` reaches it. So the last answer is kept per schedule, with the
+    instant it was asked for: it is the answer for any ``after`` from that instant up to (not
+    including) the answer itself. Memoisation only: the planner stays a function of its inputs.
+    """
+    key = id(schedule)
+    known = _next_known.get(key)
+    if known is not None and known[0]() is schedule:
+        _, asked, answer = known
+        if asked <= after and (answer is None or after < answer):
+            return answer
+    answer = next(_fire_times(schedule, after), None)
+    forget = weakref.ref(schedule, lambda _: _next_known.pop(key, None))
+    _next_known[key] = (forget, after, answer)
+    return answer
+
+
 def _between(schedule: Schedule, after: datetime, until: datetime) -> list[datetime]:
     """Fire times in ``(after, until]``, at most :data:`SLOT_LIMIT`, oldest first."""
     within = takewhile(lambda t: t <= until, _fire_times(schedule, after))
@@ -395,7 +421,7 @@ def _slots_to_create(deployment: Deployment, past: History, now: datetime) -> li
         return []
     # The common case, every tick, for every deployment: nothing is due yet. One look at the
     # next fire time settles it, before any search for missed ones.
-    first = next(_fire_times(schedule, lower), None)
+    first = _next_fire(schedule, lower)
     if first is None or first > now:
         return []
     if deployment.catchup == "all":

@@ -1,11 +1,11 @@
 """Deployments as the run store keeps them, and the snapshot the service plans with each tick.
 
-:class:`Registry` reads every unfinished run and every deployment in two queries per tick and
-shapes them into a :class:`Snapshot`: the parsed deployments, each one's
-:class:`~tideflow.planner.History`, the unfinished runs, and the names of every registered
-deployment (a deployment whose stored spec cannot be read is left out of the plan, but it is
-still registered: its runs are not orphans). It reuses the parsed
-:class:`~tideflow.deployments.Deployment` of a spec that did not change.
+:class:`Registry` reads every unfinished run and every deployment's version (name, last change,
+last fire time) in two queries per tick and shapes them into a :class:`Snapshot`: the parsed
+deployments, each one's :class:`~tideflow.planner.History`, the unfinished runs, and the names
+of every registered deployment (a deployment whose stored spec cannot be read is left out of the
+plan, but it is still registered: its runs are not orphans). It reads a deployment's spec again,
+and parses it, only when the deployment changed.
 
 Runs are read *before* deployments, so a run whose deployment is not in the snapshot really
 belongs to a deployment that was removed: a deployment is always registered before its runs are
@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from datetime import datetime
 
 from tideflow import lifecycle
 from tideflow.deployments import Deployment
 from tideflow.errors import DeploymentError, ScheduleError
 from tideflow.planner import History, RunRef
 from tideflow.store import DeploymentRecord, FlowRunRecord, RunStore
+from tideflow.store.records import DeploymentVersion
 
 __all__ = ["SOURCE_KEY", "UNREADABLE", "Registry", "Snapshot", "deployment_of"]
 
@@ -46,21 +46,28 @@ class Snapshot:
 
 
 class Registry:
-    """Reads :class:`Snapshot` values from the store."""
+    """Reads :class:`Snapshot` values from the store.
+
+    It keeps every deployment's record and parsed spec between ticks and reads a spec again only
+    when its ``updated_at`` moved (each tick reads only names, change times and last fire
+    times), so a tick costs little with thousands of deployments.
+    """
+
+    REREAD_ALL = 100
+    """With more changed deployments than this, all are read in one query rather than one by one."""
 
     def __init__(self, store: RunStore) -> None:
         self.store = store
-        self._parsed: dict[str, tuple[datetime, Deployment | None]] = {}
+        self._records: dict[str, DeploymentRecord] = {}
+        self._parsed: dict[str, Deployment | None] = {}
+        self._histories: dict[str, tuple[tuple[object, ...], History]] = {}
 
     def snapshot(self) -> Snapshot:
         """The deployments (with their stored paused flags), their histories, and every
-        unfinished run (of deployments or not), from two queries."""
+        unfinished run (of deployments or not)."""
         unfinished = self.store.unfinished_runs()
-        records = self.store.list_deployments()
-        current = {record.name for record in records}
-        for name in list(self._parsed):
-            if name not in current:
-                del self._parsed[name]
+        versions = self.store.deployment_versions()
+        self._refresh(versions)
         waiting: dict[str, list[RunRef]] = {}
         active: dict[str, list[RunRef]] = {}
         for run in unfinished:
@@ -75,32 +82,65 @@ class Registry:
             ref = RunRef(run.id, run.scheduled_start_time, run.state, run.origin, run.not_before)
             group.setdefault(run.deployment, []).append(ref)
         histories = {
-            record.name: History(
-                registered_at=record.created_at,
-                last_fire=record.last_fire,
-                waiting=tuple(waiting.get(record.name, ())),
-                active=tuple(active.get(record.name, ())),
+            version.name: self._history(
+                version, tuple(waiting.get(version.name, ())), tuple(active.get(version.name, ()))
             )
-            for record in records
+            for version in versions
+            if version.name in self._records
         }
-        parsed = [self._deployment(record) for record in records]
+        parsed = [self._parsed.get(name) for name in histories]
         return Snapshot(
-            [d for d in parsed if d is not None], histories, unfinished, frozenset(current)
+            [d for d in parsed if d is not None], histories, unfinished, frozenset(histories)
         )
 
-    def _deployment(self, record: DeploymentRecord) -> Deployment | None:
-        """The record's deployment; None (reported once per version of the record) when its
-        spec cannot be read, so one bad deployment does not stop the others."""
-        cached = self._parsed.get(record.name)
-        if cached is None or cached[0] != record.updated_at:
-            try:
-                parsed: Deployment | None = deployment_of(record)
-            except UNREADABLE as exc:
-                log.error("Deployment %r is left out, its stored spec is bad: %s", record.name, exc)
-                parsed = None
-            cached = (record.updated_at, parsed)
-            self._parsed[record.name] = cached
-        return cached[1]
+    def _history(
+        self, version: DeploymentVersion, waiting: tuple[RunRef, ...], active: tuple[RunRef, ...]
+    ) -> History:
+        """The deployment's history; the one built last tick when nothing in it changed."""
+        registered = self._records[version.name].created_at
+        key = (registered, version.last_fire, waiting, active)
+        kept = self._histories.get(version.name)
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        history = History(
+            registered_at=registered, last_fire=version.last_fire, waiting=waiting, active=active
+        )
+        self._histories[version.name] = (key, history)
+        return history
+
+    def _refresh(self, versions: list[DeploymentVersion]) -> None:
+        """Read again the records whose ``updated_at`` moved; forget deleted ones."""
+        current = {version.name for version in versions}
+        for name in [name for name in self._records if name not in current]:
+            del self._records[name]
+            self._parsed.pop(name, None)
+            self._histories.pop(name, None)
+        stale = [
+            v.name
+            for v in versions
+            if v.name not in self._records or self._records[v.name].updated_at != v.updated_at
+        ]
+        if not stale:
+            return
+        if len(stale) > self.REREAD_ALL:
+            found = self.store.list_deployments()
+        else:
+            found = [r for r in map(self.store.get_deployment, stale) if r is not None]
+        for record in found:
+            old = self._records.get(record.name)
+            self._records[record.name] = record
+            if old is None or old.updated_at != record.updated_at:
+                self._parsed[record.name] = _parse(record)
+
+
+def _parse(record: DeploymentRecord) -> Deployment | None:
+    """The record's deployment; None (reported once per version of the record) when its spec
+    cannot be read, so one bad deployment does not stop the others."""
+    try:
+        return deployment_of(record)
+    except UNREADABLE as exc:
+        log.error("Deployment %r is left out, its stored spec is bad: %s", record.name, exc)
+        return None
 
 
 UNREADABLE = (DeploymentError, ScheduleError, KeyError, TypeError, ValueError, AttributeError)

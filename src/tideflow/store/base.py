@@ -44,6 +44,7 @@ from tideflow.store.errors import (
 from tideflow.store.records import (
     STATE_NAMES,
     DeploymentRecord,
+    DeploymentVersion,
     Event,
     FlowRecord,
     FlowRunRecord,
@@ -306,7 +307,6 @@ class RunStore(abc.ABC):
 
     # -- deployments ---------------------------------------------------------------------------
 
-    @abc.abstractmethod
     def upsert_deployment(
         self, name: str, spec: dict[str, Any], at: datetime, *, paused: bool | None = None
     ) -> None:
@@ -315,6 +315,14 @@ class RunStore(abc.ABC):
         one keeps its creation time and last fire time, and its paused flag unless ``paused``
         is given. Appends a ``deployment`` event (``created``, or ``updated`` when the spec or
         paused flag changed)."""
+        self.upsert_deployments([(name, spec, paused)], at)
+
+    @abc.abstractmethod
+    def upsert_deployments(
+        self, items: Sequence[tuple[str, dict[str, Any], bool | None]], at: datetime
+    ) -> None:
+        """:meth:`upsert_deployment` for each ``(name, spec, paused)``, all in one transaction
+        (registering thousands of deployments from a file costs one commit)."""
 
     @abc.abstractmethod
     def get_deployment(self, name: str) -> DeploymentRecord | None:
@@ -323,6 +331,11 @@ class RunStore(abc.ABC):
     @abc.abstractmethod
     def list_deployments(self) -> list[DeploymentRecord]:
         """Every deployment, by name."""
+
+    @abc.abstractmethod
+    def deployment_versions(self) -> list[DeploymentVersion]:
+        """Every deployment's name, last change and last planned fire time, by name: what a
+        service reads each tick to learn which specs it must read again."""
 
     @abc.abstractmethod
     def delete_deployment(self, name: str, at: datetime) -> bool:

@@ -39,6 +39,7 @@ from tideflow.store.base import (
 from tideflow.store.errors import StoreClosedError
 from tideflow.store.records import (
     DeploymentRecord,
+    DeploymentVersion,
     Event,
     FlowRecord,
     FlowRunRecord,
@@ -205,27 +206,32 @@ class MemoryStore(RunStore):
 
     # -- deployments ---------------------------------------------------------------------------
 
-    def upsert_deployment(
-        self, name: str, spec: dict[str, Any], at: datetime, *, paused: bool | None = None
+    def upsert_deployments(
+        self, items: Sequence[tuple[str, dict[str, Any], bool | None]], at: datetime
     ) -> None:
         at = as_utc(at, "at")
         with self._locked():
-            old = self._deployments.get(name)
-            if old is None:
-                new = DeploymentRecord(
-                    name=name, spec=_copy(spec), paused=bool(paused), created_at=at, updated_at=at
-                )
-            else:
-                new = replace(
-                    old,
-                    spec=_copy(spec),
-                    updated_at=at,
-                    paused=old.paused if paused is None else paused,
-                )
-            self._deployments[name] = new
-            event = deployment_event(old, new, at)
-            if event is not None:
-                self._append(event)
+            for name, spec, paused in items:
+                old = self._deployments.get(name)
+                if old is None:
+                    new = DeploymentRecord(
+                        name=name,
+                        spec=_copy(spec),
+                        paused=bool(paused),
+                        created_at=at,
+                        updated_at=at,
+                    )
+                else:
+                    new = replace(
+                        old,
+                        spec=_copy(spec),
+                        updated_at=at,
+                        paused=old.paused if paused is None else paused,
+                    )
+                self._deployments[name] = new
+                event = deployment_event(old, new, at)
+                if event is not None:
+                    self._append(event)
 
     def get_deployment(self, name: str) -> DeploymentRecord | None:
         with self._locked():
@@ -235,6 +241,13 @@ class MemoryStore(RunStore):
     def list_deployments(self) -> list[DeploymentRecord]:
         with self._locked():
             return [replace(d, spec=_copy(d.spec)) for _, d in sorted(self._deployments.items())]
+
+    def deployment_versions(self) -> list[DeploymentVersion]:
+        with self._locked():
+            return [
+                DeploymentVersion(d.name, d.updated_at, d.last_fire)
+                for _, d in sorted(self._deployments.items())
+            ]
 
     def delete_deployment(self, name: str, at: datetime) -> bool:
         at = as_utc(at, "at")

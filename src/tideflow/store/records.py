@@ -33,7 +33,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, get_args
+from typing import Any, Literal, NamedTuple, get_args
 
 from tideflow import lifecycle
 from tideflow.states import TRANSITIONS, Running
@@ -47,6 +47,7 @@ __all__ = [
     "STATE_ROW_WIDTH",
     "TASK_STATE_NAMES",
     "DeploymentRecord",
+    "DeploymentVersion",
     "Event",
     "EventKind",
     "FlowRecord",
@@ -457,6 +458,15 @@ class Event:
         _text(self, "message", self.message, optional=True)
         _json(self, "data", self.data, mapping=True)
         _int(self, "id", self.id, optional=True)
+
+
+class DeploymentVersion(NamedTuple):
+    """What changes about a deployment between two looks: its spec or paused flag (both move
+    ``updated_at``) and how far its schedule has been planned. Cheap to read for thousands."""
+
+    name: str
+    updated_at: datetime
+    last_fire: datetime | None
 
 
 def changes_from_flat(

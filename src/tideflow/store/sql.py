@@ -24,7 +24,7 @@ import json
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import fields, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -49,6 +49,7 @@ from tideflow.store.records import (
     FINISHED_STATES,
     STATE_ROW_WIDTH,
     DeploymentRecord,
+    DeploymentVersion,
     Event,
     FlowRecord,
     FlowRunRecord,
@@ -120,6 +121,13 @@ def _event(row: Row[Any]) -> Event:
         data = {"changes": changes}
     values["data"] = data
     return Event(**values)
+
+
+def _raw_utc(value: str | datetime) -> datetime:
+    """A stored UTC datetime read without SQLAlchemy's type processing (see ``UTCDateTime``)."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    return datetime.fromisoformat(value + "+00:00")  # SQLite keeps naive UTC text
 
 
 def _run(row: Row[Any]) -> FlowRunRecord:
@@ -483,37 +491,41 @@ class SQLStore(RunStore):
 
     # -- deployments ---------------------------------------------------------------------------
 
-    def upsert_deployment(
-        self, name: str, spec: dict[str, Any], at: datetime, *, paused: bool | None = None
+    def upsert_deployments(
+        self, items: Sequence[tuple[str, dict[str, Any], bool | None]], at: datetime
     ) -> None:
         at = as_utc(at, "at")
-        select = sa.select(deployments).where(deployments.c.name == name)
-        update = deployments.update().where(deployments.c.name == name)
         for attempt in range(2):
             try:
                 with self._write(events=True) as conn:
-                    row = conn.execute(select.with_for_update()).first()
-                    old = None if row is None else DeploymentRecord(**row._mapping)
-                    if old is None:
-                        new = DeploymentRecord(
-                            name=name, spec=spec, paused=bool(paused), created_at=at, updated_at=at
-                        )
-                        conn.execute(deployments.insert().values(_values(new)))
-                    else:
-                        new = replace(
-                            old,
-                            spec=spec,
-                            updated_at=at,
-                            paused=old.paused if paused is None else paused,
-                        )
-                        conn.execute(update.values(spec=spec, updated_at=at, paused=new.paused))
-                    event = deployment_event(old, new, at)
-                    if event is not None:
-                        conn.execute(events.insert().values(_event_row(event)))
+                    for name, spec, paused in items:
+                        self._upsert_one(conn, name, spec, paused, at)
                 return
             except sa.exc.IntegrityError:
-                if attempt:  # another process created it between our SELECT and INSERT
+                if attempt:  # another process created one between our SELECT and INSERT
                     raise
+
+    @staticmethod
+    def _upsert_one(
+        conn: Connection, name: str, spec: dict[str, Any], paused: bool | None, at: datetime
+    ) -> None:
+        select = sa.select(deployments).where(deployments.c.name == name).with_for_update()
+        row = conn.execute(select).first()
+        old = None if row is None else DeploymentRecord(**row._mapping)
+        if old is None:
+            new = DeploymentRecord(
+                name=name, spec=spec, paused=bool(paused), created_at=at, updated_at=at
+            )
+            conn.execute(deployments.insert().values(_values(new)))
+        else:
+            new = replace(
+                old, spec=spec, updated_at=at, paused=old.paused if paused is None else paused
+            )
+            update = deployments.update().where(deployments.c.name == name)
+            conn.execute(update.values(spec=spec, updated_at=at, paused=new.paused))
+        event = deployment_event(old, new, at)
+        if event is not None:
+            conn.execute(events.insert().values(_event_row(event)))
 
     def get_deployment(self, name: str) -> DeploymentRecord | None:
         with self._read() as conn:
@@ -524,6 +536,22 @@ class SQLStore(RunStore):
         with self._read() as conn:
             rows = conn.execute(sa.select(deployments).order_by(deployments.c.name))
             return [DeploymentRecord(**row._mapping) for row in rows]
+
+    def deployment_versions(self) -> list[DeploymentVersion]:
+        # Read every tick for every deployment: the datetimes come back raw (SQLite text,
+        # PostgreSQL datetimes) and are read here, which costs a tenth of the type machinery.
+        columns = [
+            deployments.c.name,
+            sa.type_coerce(deployments.c.updated_at, sa.String()),
+            sa.type_coerce(deployments.c.last_fire, sa.String()),
+        ]
+        query = sa.select(*columns).order_by(deployments.c.name)
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        return [
+            DeploymentVersion(name, _raw_utc(changed), None if fired is None else _raw_utc(fired))
+            for name, changed, fired in rows
+        ]
 
     def delete_deployment(self, name: str, at: datetime) -> bool:
         event = Event(kind="deployment", name="deleted", at=as_utc(at, "at"), deployment=name)
