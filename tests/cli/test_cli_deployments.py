@@ -132,6 +132,21 @@ def test_deploy_registers_and_prints_the_next_three_fire_times(
     assert (deployment.overlap, deployment.retries) == ("queue", 2)
 
 
+def test_deploy_max_active_sets_how_many_runs_go_at_once(store: RunStore) -> None:
+    daily("etl", "--overlap", "queue", "--max-active", "3")
+    deploy("every", "--overlap", "allow")
+    rows = {row["name"]: row for row in listed()}
+    assert (rows["etl"]["max_active"], rows["every"]["max_active"]) == (3, None)
+    assert error(
+        invoke(
+            "deploy", "flows.py:greeting", "--name", "x", "--overlap", "allow", "--max-active", "2"
+        )
+    ) == (
+        "deployment 'x', field 'max_active': overlap \"allow\" means no limit; use overlap = "
+        '"queue" with max_active = N to run up to N at once'
+    )
+
+
 def test_deployments_lists_the_next_fire_time_and_the_last_run(store: RunStore) -> None:
     daily("etl")
     deploy("adhoc")

@@ -333,6 +333,7 @@ def _deployment_json(
             "scheduled_start_time": iso(last.scheduled_start_time),
         },
         "overlap": deployment.overlap,
+        "max_active": deployment.capacity,
         "catchup": deployment.catchup,
         "source": record.spec.get(SOURCE_KEY),
         "created_at": iso(record.created_at),
