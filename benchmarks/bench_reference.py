@@ -2,8 +2,8 @@
 reading the data on every run; and the weekly backtest on a two-worker Dask cluster against the
 LocalExecutor.
 
-The data is the real incident log when ``../shared/data/incident_event_log/`` holds it, else a
-generated log of the real size (24,918 incidents) in the same zip format.
+The data is the real incident log when ``$TIDEFLOW_TEST_INCIDENTS`` names its zip (as for the
+tests), else a generated log of the real size (24,918 incidents) in the same zip format.
 
 *Trial.* Tideflow's side is ``evaluation_flow.run()`` with ``batch-size`` 1000 after one run has
 filled the Parquet cache and the process's ticket cache, as in a persistent deployment; once
@@ -42,13 +42,9 @@ from tideflow.reference.data import REAL_INCIDENTS
 from tideflow.reference.flows import backtest_flow, evaluation_flow
 from tideflow.reference.schema import DATE_COLUMNS
 
-REAL_ZIP = (
-    Path(__file__).resolve().parents[1].parent
-    / "shared"
-    / "data"
-    / "incident_event_log"
-    / "incident_event_log.csv.zip"
-)
+_GIVEN = os.environ.get("TIDEFLOW_TEST_INCIDENTS")
+REAL_ZIP = Path(_GIVEN).expanduser() if _GIVEN else None
+"""The real log's zip, when ``TIDEFLOW_TEST_INCIDENTS`` names it."""
 BATCH = 1000
 # The floor's own copy of the heuristic, as the original pipeline spelled it out (with its
 # "4 - Lower" typo fixed), rather than tideflow.reference.flows.PRIORITY_HOURS: the floor stands
@@ -152,7 +148,7 @@ def backtest_rows(path: Path) -> list[Row]:
 def run() -> list[Row]:
     logging.getLogger("tideflow").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
-        if REAL_ZIP.is_file():
+        if REAL_ZIP is not None and REAL_ZIP.is_file():
             path, label = REAL_ZIP, "real log"
         else:
             path = write_incidents_zip(REAL_INCIDENTS, Path(tmp) / "incidents.zip", seed=0)
