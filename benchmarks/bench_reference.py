@@ -2,8 +2,9 @@
 reading the data on every run; and the weekly backtest on a two-worker Dask cluster against the
 LocalExecutor.
 
-The data is the real incident log when ``$TIDEFLOW_TEST_INCIDENTS`` names its zip (as for the
-tests), else a generated log of the real size (24,918 incidents) in the same zip format.
+The data is the real incident log when ``$TIDEFLOW_TEST_INCIDENTS`` names its zip (the tests'
+default place when unset), else a generated log of the real size (24,918 incidents) in the same
+zip format.
 
 *Trial.* Tideflow's side is ``evaluation_flow.run()`` with ``batch-size`` 1000 after one run has
 filled the Parquet cache and the process's ticket cache, as in a persistent deployment; once
@@ -42,9 +43,11 @@ from tideflow.reference.data import REAL_INCIDENTS
 from tideflow.reference.flows import backtest_flow, evaluation_flow
 from tideflow.reference.schema import DATE_COLUMNS
 
-_GIVEN = os.environ.get("TIDEFLOW_TEST_INCIDENTS")
-REAL_ZIP = Path(_GIVEN).expanduser() if _GIVEN else None
-"""The real log's zip, when ``TIDEFLOW_TEST_INCIDENTS`` names it."""
+_DEFAULT = Path(__file__).resolve().parents[2] / "shared/data/incident_event_log"
+REAL_ZIP: Path | None = Path(
+    os.environ.get("TIDEFLOW_TEST_INCIDENTS") or _DEFAULT / "incident_event_log.csv.zip"
+).expanduser()
+"""The real log's zip: ``$TIDEFLOW_TEST_INCIDENTS``, by default where the tests look too."""
 BATCH = 1000
 # The floor's own copy of the heuristic, as the original pipeline spelled it out (with its
 # "4 - Lower" typo fixed), rather than tideflow.reference.flows.PRIORITY_HOURS: the floor stands
