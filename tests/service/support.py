@@ -81,9 +81,23 @@ def write_flows(directory: Path) -> Path:
     return path
 
 
+CLI = "import sys; from tideflow.cli import main; sys.argv[0] = 'tideflow'; main()"
+
+
 def serve_command(toml: Path, *extra: str) -> list[str]:
-    code = "import sys; from tideflow.cli import main; sys.argv[0] = 'tideflow'; main()"
-    return [sys.executable, "-c", code, "serve", "--file", str(toml), *extra]
+    return [sys.executable, "-c", CLI, "serve", "--file", str(toml), *extra]
+
+
+def tideflow(env: dict[str, str], *args: str) -> str:
+    """Run ``tideflow *args`` in a process of its own, with ``env``; its standard output."""
+    done = subprocess.run(
+        [sys.executable, "-c", CLI, *args],
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout
 
 
 def start_service(toml: Path, env: dict[str, str], *extra: str) -> subprocess.Popen[str]:
@@ -130,3 +144,31 @@ def stop_run_processes(store: RunStore) -> None:
             continue
         if "tideflow.service" in command:
             stop_session(run.pid, grace=1)
+
+
+def start_service_logging(
+    toml: Path, env: dict[str, str], log: Path, *extra: str
+) -> subprocess.Popen[str]:
+    """:func:`start_service`, with the service's standard error (and so its run processes')
+    appended to ``log`` instead of a pipe: a service left running for minutes never blocks on
+    a pipe nobody reads, a SIGKILL leaves no pipe behind, and the file says what happened."""
+    environment = {**os.environ, **env}
+    environment.pop("TIDEFLOW_STORE", None)  # the suite's default turns recording off
+    with log.open("a") as stderr:
+        return subprocess.Popen(
+            serve_command(toml, "--tick", "0.2", *extra),
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            text=True,
+        )
+
+
+def stop_child_processes_of(run_ids: set[str]) -> None:
+    """Stop every run process on this host started for one of ``run_ids``, named in the store
+    or not (one a service started and then died before claiming its run for it still waits
+    for that claim)."""
+    for process in psutil.process_iter(["cmdline"]):
+        command = process.info["cmdline"] or []
+        if "tideflow.service.child" in command and command[-1] in run_ids:
+            stop_session(process.pid, grace=1)

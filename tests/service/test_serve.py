@@ -24,6 +24,7 @@ from tests.service.support import (
     start_service,
     stop_run_processes,
     stop_service,
+    tideflow,
     write_flows,
 )
 
@@ -422,13 +423,6 @@ def test_cancel_stops_a_running_run_whole(
     services.append(start_service(config, env, "--now", "slow"))
     wait_until(lambda: run_is(store, "slow", state="Running"), SLOW, "the start")
     run = the_run(store, "slow")
-    cancel = [
-        sys.executable,
-        "-c",
-        "import sys; from tideflow.cli import main; sys.argv[0] = 'tideflow'; main()",
-        "cancel",
-        run.id[:8],
-    ]
-    subprocess.run(cancel, env={**os.environ, **env}, check=True, capture_output=True)
+    tideflow(env, "cancel", run.id[:8])
     wait_until(lambda: run_is(store, "slow", state="Cancelled"), SLOW, "the cancel")
     wait_until(lambda: not pid_alive(run.pid), SLOW, "its process to be stopped")
