@@ -215,6 +215,34 @@ def test_a_deployment_runs_with_its_interpreter_and_a_flow_that_cannot_load_fail
     assert marker.exists()
 
 
+@pytest.mark.parametrize("kind", ["scheduled", "persistent"])
+def test_an_interpreter_wrapper_that_starts_python_as_its_child_still_runs_the_run(
+    kind: str,
+    workspace: Path,
+    store: SQLStore,
+    env: dict[str, str],
+    services: list[subprocess.Popen[str]],
+) -> None:
+    """Like `uv run` or a shell script without exec: the claim names the wrapper (the process
+    the launcher started), and the Python below it takes the run over."""
+    wrapper = workspace / "python-wrapper"
+    wrapper.write_text(f'#!/bin/sh\n{sys.executable} "$@"\n')
+    wrapper.chmod(0o755)
+    config = toml(
+        workspace,
+        f"""
+        [deployments.wrapped]
+        flow = "flows.py:greeting"
+        kind = "{kind}"
+        python = "{wrapper}"
+        """,
+    )
+    services.append(start_service(config, env, "--now", "wrapped"))
+    wait_until(lambda: finished(store, "wrapped"), SLOW, "the run")
+    (run,) = finished(store, "wrapped")
+    assert (run.state, run.attempts) == ("Success", 1)
+
+
 def test_a_persistent_process_killed_with_sigkill_is_restarted_and_its_schedule_goes_on(
     workspace: Path, store: SQLStore, env: dict[str, str], services: list[subprocess.Popen[str]]
 ) -> None:

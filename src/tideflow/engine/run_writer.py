@@ -31,6 +31,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import psutil
+
 from tideflow import lifecycle
 from tideflow.store.base import RunStore
 from tideflow.store.errors import StoreError
@@ -43,6 +45,8 @@ __all__ = [
     "HOST",
     "RunNotClaimedError",
     "RunWriter",
+    "claimant_pids",
+    "claimed_here",
     "record_final_state",
     "take_over",
     "wait_for_claim",
@@ -64,19 +68,42 @@ class RunNotClaimedError(StoreError):
     """A run was not claimed for this process when it went to take it over."""
 
 
-def wait_for_claim(store: RunStore, run_id: str, timeout: float, pid: int | None = None) -> bool:
-    """Wait until run ``run_id`` is claimed for this process (``pid``, default this one).
+def claimant_pids() -> frozenset[int]:
+    """The pids a claim for this process may name: its own, and those of its ancestors in its
+    session. A launcher starts a session whose leader may be a wrapper (a shell script, ``uv
+    run``) that starts Python as its child rather than replacing itself with it; the claim then
+    names the wrapper, which lives exactly as long as its Python does."""
+    pids = {os.getpid()}
+    session = os.getsid(0)
+    pid = os.getppid()
+    while pid > 1:
+        try:
+            if os.getsid(pid) != session:
+                break
+            pids.add(pid)
+            pid = psutil.Process(pid).ppid()
+        except (psutil.Error, ProcessLookupError, PermissionError):
+            break
+    return frozenset(pids)
+
+
+def claimed_here(run: FlowRunRecord) -> bool:
+    """Whether ``run`` is claimed for this process (see :func:`claimant_pids`)."""
+    return run.state == lifecycle.CLAIMED and run.host == HOST and run.pid in claimant_pids()
+
+
+def wait_for_claim(store: RunStore, run_id: str, timeout: float) -> bool:
+    """Wait until run ``run_id`` is claimed for this process.
 
     A launcher starts a run's process first and claims the run for it right after (so the claim
     can name it); the process waits here for that claim. False, at once, when the run went to
     another process or ended meanwhile, or after ``timeout`` seconds of still waiting (the
     service that started this process died before claiming the run; another one runs it).
     """
-    me = (HOST, os.getpid() if pid is None else pid)
     deadline = time.monotonic() + timeout
     while True:
         run = store.get_flow_run(run_id)
-        if run.state == lifecycle.CLAIMED and (run.host, run.pid) == me:
+        if claimed_here(run):
             return True
         if not run.is_waiting or time.monotonic() >= deadline:
             return False
@@ -90,7 +117,9 @@ def take_over(store: RunStore, run_id: str, at: datetime, flow_name: str | None)
         RunNotClaimedError: it is not claimed for this process (another process has it, it was
             cancelled or marked crashed meanwhile): it must not run here.
     """
-    taken = store.start(run_id, at=at, host=HOST, pid=os.getpid(), flow_name=flow_name)
+    claimed = store.get_flow_run(run_id)
+    pid = claimed.pid if claimed_here(claimed) else os.getpid()
+    taken = store.start(run_id, at=at, host=HOST, pid=pid, flow_name=flow_name)
     if taken is None:
         run = store.get_flow_run(run_id)
         raise RunNotClaimedError(

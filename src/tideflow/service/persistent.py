@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import sys
 from collections.abc import Iterator
 
-from tideflow import lifecycle
 from tideflow.deployments import Deployment
-from tideflow.engine.run_writer import HOST
+from tideflow.engine.run_writer import claimed_here
 from tideflow.executors.base import Executor
 from tideflow.service.runner import (
     Loaded,
@@ -72,13 +70,8 @@ def serve_runs(store: RunStore, deployment: Deployment) -> None:
 
 def _run_claimed_for_me(store: RunStore, loaded: Loaded) -> None:
     """Run every run claimed for this process, oldest first, until none is left."""
-    me = (HOST, os.getpid())
     while True:
-        mine = [
-            run
-            for run in store.unfinished_runs()
-            if run.state == lifecycle.CLAIMED and (run.host, run.pid) == me
-        ]
+        mine = [run for run in store.unfinished_runs() if claimed_here(run)]
         if not mine:
             return
         for run in mine:
