@@ -58,11 +58,13 @@ class Recorder(RunObserver):
     def __init__(self) -> None:
         self.events: list[tuple[str, str]] = []
         self.finished: list[State] = []
+        self.lock = threading.Lock()  # Running states are told from the threads of tasks
 
     def task_state_changed(
         self, run: FlowRunInfo, key: str, task: Task, state: State, map_index: int | None
     ) -> None:
-        self.events.append((key, state.name))
+        with self.lock:
+            self.events.append((key, state.name))
 
     def flow_run_finished(self, run: FlowRunInfo, state: State) -> None:
         self.finished.append(state)

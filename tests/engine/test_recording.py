@@ -418,3 +418,69 @@ def test_a_run_marked_by_the_service_meanwhile_is_not_written_over(
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+# -- a run killed in the middle of a task --------------------------------------------------------
+
+KILLED_MID_TASK = """
+import time
+
+from tideflow import Flow, task
+
+
+@task
+def first() -> int:
+    return 1
+
+
+@task
+def blocks(x: int) -> None:
+    time.sleep(600)  # killed long before
+
+
+with Flow("killed-mid-task") as flow:
+    blocks(first())
+flow.run()
+"""
+
+
+def test_a_run_killed_in_the_middle_of_a_task_shows_the_task_it_stopped_in(
+    recording: Path, tmp_path: Path
+) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED_MID_TASK)
+    with (tmp_path / "stderr.txt").open("w") as stderr:
+        process = subprocess.Popen([sys.executable, str(script)], stderr=stderr)
+    try:
+        deadline = time.monotonic() + 120
+        seen: dict[str, str] = {}
+        while seen.get("blocks") != "Running":
+            assert process.poll() is None, (tmp_path / "stderr.txt").read_text()
+            assert time.monotonic() < deadline, f"the store never showed blocks running: {seen}"
+            time.sleep(0.05)
+            if recording.is_file():
+                seen = _task_states(recording, "killed-mid-task")
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL
+    with sqlite_store(recording) as store:
+        (run,) = store.list_flow_runs(flow="killed-mid-task")
+        assert run.state == "Running", "the run stopped where it was: it never finished"
+        assert run.end_time is None
+        tasks = {t.task_key: t.state for t in store.task_runs(run.id)}
+    assert tasks == {"first": "Success", "blocks": "Running"}
+
+
+def _task_states(path: Path, flow_name: str) -> dict[str, str]:
+    """Each task's state in the (only) run of ``flow_name`` recorded in ``path``, if any yet."""
+    try:
+        with sqlite_store(path) as store:
+            runs = store.list_flow_runs(flow=flow_name)
+            return {t.task_key: t.state for t in store.task_runs(runs[0].id)} if runs else {}
+    except StoreError:  # the run's process is still creating the store
+        return {}

@@ -187,3 +187,15 @@ def slow_numbers(n: int = 3) -> list[int]:
 @task
 def plus_all(x: int, others: list[int]) -> int:
     return x + sum(others)
+
+
+@task(max_retries=1, retry_delay=0)
+def waits_to_be_seen(folder: str, attempts: int = 1) -> int:
+    """Waits until the driver has seen this attempt running (the test's observer leaves a file
+    ``seen-<attempt>`` when it hears of ``Running``); fails its first attempt when ``attempts``
+    is 2. Returns the attempt that succeeded."""
+    attempt: int = context.task_run_count
+    wait_for_file(Path(folder, f"seen-{attempt}"), timeout=120)
+    if attempt < attempts:
+        raise ConnectionError(f"attempt {attempt} fails after being seen")
+    return attempt

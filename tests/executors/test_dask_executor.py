@@ -61,15 +61,17 @@ class ClusterProbe(RunObserver):
         self.nthreads: dict[str, int] = {}
         self.worker_pids: set[int] = set()
         self.new_children: set[int] = set()
+        self.lock = threading.Lock()  # observers may be told from more than one thread
 
     def task_state_changed(
         self, run: FlowRunInfo, key: str, task: Task, state: State, map_index: int | None
     ) -> None:
         client = self.executor.client
-        if not self.nthreads and client is not None:
-            self.nthreads = client.nthreads()
-            self.worker_pids = set(client.run(os.getpid).values())
-            self.new_children = self.children.new()
+        with self.lock:
+            if not self.nthreads and client is not None:
+                self.nthreads = client.nthreads()
+                self.worker_pids = set(client.run(os.getpid).values())
+                self.new_children = self.children.new()
 
 
 def mapped_flow() -> tuple[Flow, Task]:

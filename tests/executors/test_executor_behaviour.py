@@ -37,6 +37,7 @@ from tests.executors.flows import (
     slow_then_fast,
     third_time_lucky,
     total,
+    waits_to_be_seen,
 )
 from tests.executors.support import by_key, outcome
 
@@ -465,3 +466,42 @@ def test_a_map_that_takes_a_whole_mapped_task_half_finished_gets_every_child(
         out = plus_all.map(slow_numbers(2), unmapped(mapped))
     state = flow.run(executor=executor)
     assert state.result[out].result == [9, 10]
+
+
+# -- states while tasks run ------------------------------------------------------------------------
+
+
+class SeenRunning(RunObserver):
+    """Hears every state; leaves ``seen-<n>`` in ``folder`` on the n-th ``Running`` it hears."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.lock = threading.Lock()  # the in-process executors call from their task threads
+        self.heard: list[tuple[str, int | None, str]] = []
+
+    def task_state_changed(
+        self, run: FlowRunInfo, key: str, task: Task, state: State, map_index: int | None
+    ) -> None:
+        with self.lock:
+            self.heard.append((key, map_index, state.name))
+            runs = sum(1 for _, _, name in self.heard if name == "Running")
+        if state.name == "Running":
+            (self.folder / f"seen-{runs}").touch()
+
+
+@pytest.mark.parametrize("attempts", [1, 2], ids=["one-attempt", "retried"])
+def test_a_task_is_seen_running_before_it_ends_each_state_once(
+    executor: Executor, tmp_path: Path, attempts: int
+) -> None:
+    """Remote executors announce a task once it has run for two seconds; this one waits (up
+    to two minutes) until the driver has seen each of its attempts running."""
+    seen = SeenRunning(tmp_path)
+    with Flow("seen-running") as flow:
+        out = waits_to_be_seen(str(tmp_path), attempts)
+    state = flow.run(executor=executor, observers=[seen])
+    assert state.result[out].result == attempts, state.result[out].message
+    expected = (
+        ["Running", "Success"] if attempts == 1 else ["Running", "Retrying", "Running", "Success"]
+    )
+    assert seen.heard == [("waits_to_be_seen", None, name) for name in expected]
+    assert history(state, "waits_to_be_seen") == expected

@@ -12,6 +12,15 @@ if all succeeded, else the run is ``Paused`` (a ``manual_only`` task waits for a
 returned state's ``result`` maps every task to its final state; tasks that never ran are
 ``Pending("Task not run.")``. Its ``context`` holds the run id, times, lateness and each unit's
 state history.
+
+Observers hear of every state of every unit exactly once, in order per unit, and as it happens:
+a unit's last state when the loop takes its result, and the states before it (``Running``) when
+the unit enters them, so a long task is seen running. A unit running in this process (the
+``LocalExecutor``, a thread pool) calls the loop's :meth:`FlowRunner._entered` from its own
+thread; one running elsewhere calls its executor's state relay, which brings the states of a
+unit that runs for a while back to its future, and through the loop's queue to the observers.
+Either way the loop counts what was told of each unit, and passes only the rest on when the unit
+ends.
 """
 
 from __future__ import annotations
@@ -19,7 +28,8 @@ from __future__ import annotations
 import itertools
 import queue
 from collections.abc import Mapping, Sequence
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 from tideflow.clock import Clock
 from tideflow.context import use_context
@@ -28,7 +38,7 @@ from tideflow.engine.observers import FlowRunInfo, RunObserver
 from tideflow.engine.readiness import Readiness, Unit
 from tideflow.engine.task_runner import TaskCall
 from tideflow.engine.units import Source, run_unit
-from tideflow.executors.base import Executor, FutureLike
+from tideflow.executors.base import Executor, FutureLike, RelayingFuture
 from tideflow.flow import Flow
 from tideflow.states import (
     Cancelled,
@@ -44,6 +54,12 @@ from tideflow.states import (
     check_transition,
 )
 from tideflow.task import Task
+
+Relayed = tuple[int, list[State]]
+"""States of a unit that runs elsewhere, relayed before it ended: the first one's number, them."""
+Item = tuple[Unit, FutureLike[list[State]], Relayed | None]
+"""What the loop's queue holds: a unit's future when it is done (and ``None``), or states it
+relayed (see the module docstring)."""
 
 
 def unit_name(unit: Unit) -> str:
@@ -69,11 +85,15 @@ class FlowRunner:
         self.clock = clock
         self.observers = list(observers)
         self.history: dict[str, list[State]] = {}
-        self._done: queue.SimpleQueue[tuple[Unit, FutureLike[list[State]]]] = queue.SimpleQueue()
+        self._done: queue.SimpleQueue[Item] = queue.SimpleQueue()
         self._seq = itertools.count()
         self._context: Mapping[str, Any] = run.context
         self._chained = executor.chains_futures
         self._handles: dict[Unit, FutureLike[list[State]]] = {}
+        # Live states: none without observers; else the executor's relay, or (None) our own.
+        self._live = bool(self.observers)
+        self._relay = executor.state_relay() if self._live else None
+        self._told: dict[Unit, int] = {}  # how many states of a running unit were told already
 
     def run(self) -> State:
         """Run every task; return the flow run's final state."""
@@ -144,7 +164,12 @@ class FlowRunner:
 
     def _when_done(self, unit: Unit, future: FutureLike[list[State]]) -> None:
         done = self._done
-        future.add_done_callback(lambda f: done.put((unit, f)))
+        if self._relay is not None:
+            relaying = cast(RelayingFuture[list[State]], future)
+            relaying.add_live_callback(
+                lambda first, states: done.put((unit, future, (first, states)))
+            )
+        future.add_done_callback(lambda f: done.put((unit, f, None)))
 
     def _call_args(self, ready: Readiness, unit: Unit) -> tuple[Any, ...]:
         """Arguments of :func:`run_unit` for ``unit``."""
@@ -162,7 +187,10 @@ class FlowRunner:
             index,
         )
         spec = [self._resolve(source) for source in ready.sources(unit)]
-        return call, spec, self.clock.now, self._chained
+        if not self._live:
+            return call, spec, self.clock.now, self._chained
+        live = self._relay if self._relay is not None else partial(self._entered, unit)
+        return call, spec, self.clock.now, self._chained, live
 
     def _resolve(self, source: Source) -> Source:
         """Replace units still running by their futures (only chaining executors see these)."""
@@ -173,29 +201,30 @@ class FlowRunner:
             return edge, kind, [p if isinstance(p, State) else self._handles[p] for p in payload]
         return source
 
-    def _complete_batch(
-        self, ready: Readiness, items: list[tuple[Unit, FutureLike[list[State]]]]
-    ) -> None:
+    def _complete_batch(self, ready: Readiness, items: list[Item]) -> None:
         """Collect every unit that is done by now, fetching their results in one go."""
         while True:
             try:
                 items.append(self._done.get_nowait())
             except queue.Empty:
                 break
+        done = []
+        for unit, future, relayed in items:
+            if relayed is None:
+                done.append((unit, future))
+            else:  # relayed states come before their unit's end (see RelayingFuture)
+                self._relayed(unit, *relayed)
         try:
-            results = self.executor.wait([f for _, f in items])
+            results = self.executor.wait([f for _, f in done])
         except Exception:  # some unit's future failed: take them one by one
-            results = [_result_or_failure(f) for _, f in items]
-        for (unit, _), states in zip(items, results, strict=True):
+            results = [_result_or_failure(f) for _, f in done]
+        for (unit, _), states in zip(done, results, strict=True):
             self._complete(ready, unit, states)
 
     def _complete(self, ready: Readiness, unit: Unit, states: list[State]) -> None:
         self.history.setdefault(unit_name(unit), []).extend(states)
-        key, index = unit
-        task = self.flow.task(key)
-        for observer in self.observers:
-            for state in states:
-                observer.task_state_changed(self.run_info, key, task, state, index)
+        told = self._told.pop(unit, 0) if self._live else 0
+        self._tell(unit, states[told:] if told else states)
         final = states[-1] if states else Pending("Task not run.")
         if isinstance(final, Finished):  # later units read its state, not its future
             self._handles.pop(unit, None)
@@ -203,6 +232,37 @@ class FlowRunner:
             ready.retry_later(unit, final, next(self._seq))
         else:
             ready.record(unit, final)
+
+    # -- telling observers -------------------------------------------------------------------
+
+    def _tell(self, unit: Unit, states: list[State]) -> None:
+        key, index = unit
+        task = self.flow.task(key)
+        for observer in self.observers:
+            for state in states:
+                observer.task_state_changed(self.run_info, key, task, state, index)
+
+    def _entered(self, unit: Unit, state: State) -> None:
+        """``unit``, running in this process, entered ``state``; called from the unit's thread.
+
+        An observer that fails here is logged: a report must not change the task's outcome.
+        """
+        self._told[unit] = self._told.get(unit, 0) + 1  # only this unit's thread writes its count
+        try:
+            self._tell(unit, [state])
+        except Exception:
+            flow_logger().exception("A run observer failed on %s of %s", state, unit_name(unit))
+
+    def _relayed(self, unit: Unit, first: int, states: list[State]) -> None:
+        """States ``first``, ... of ``unit``, running elsewhere, arrived: tell the new ones.
+
+        A unit that Dask ran again (its worker was lost) relays its states from 0 again.
+        """
+        told = self._told.get(unit, 0)
+        fresh = states[max(told - first, 0) :]
+        if fresh:
+            self._told[unit] = max(told, first + len(states))
+            self._tell(unit, fresh)
 
     # -- the end -------------------------------------------------------------------------------
 

@@ -3,6 +3,9 @@
 The run loop calls an observer when a flow run starts, each time a task's state changes, and when
 the run ends. Recording runs in a store, the terminal progress display and tests' probes are all
 observers; the loop itself knows none of them.
+
+Task states are told as they happen, so :meth:`RunObserver.task_state_changed` may be called
+from several threads at once: see its docstring.
 """
 
 from __future__ import annotations
@@ -38,7 +41,19 @@ class RunObserver:
     def task_state_changed(
         self, run: FlowRunInfo, key: str, task: Task, state: State, map_index: int | None
     ) -> None:
-        """Task ``key`` (child ``map_index`` of a mapped task) entered ``state``."""
+        """Task ``key`` (child ``map_index`` of a mapped task) entered ``state``.
+
+        Called once for every state of every unit (one attempt of a task or of a mapped child),
+        in order for each unit, when it happens. A unit's last state (``Success``, ``Failed``,
+        ``Retrying`` ...) is told from the run loop's thread. The states before it
+        (``Running``) are told when the unit enters them: by executors that run tasks in this
+        process, **from the thread that runs the task** (a thread pool's worker, while other
+        units run on other threads); by executors that run them elsewhere, from the run loop's
+        thread, once the unit has been running for a couple of seconds (a short unit's states
+        all come at its end). So implementations must be thread-safe, and quick: a ``Running``
+        state is told before the task's code starts. An exception raised on a ``Running`` state
+        is logged, and does not change the task's outcome.
+        """
 
     def flow_run_finished(self, run: FlowRunInfo, state: State) -> None:
         """The run ended in ``state``; called before ``flow.run()`` returns."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from typing import TYPE_CHECKING, Any
 
 from tideflow.engine.observers import FlowRunInfo, RunObserver
@@ -32,6 +33,7 @@ class ProgressBar(RunObserver):
         self._bar: Any = None
         self._failed = 0
         self._done = 0
+        self._lock = threading.Lock()  # observers may be told from task threads
 
     def flow_run_started(self, run: FlowRunInfo) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -51,11 +53,12 @@ class ProgressBar(RunObserver):
     ) -> None:
         if map_index is not None or not state.is_finished():
             return
-        self._done += 1
-        if state.is_failed():
-            self._failed += 1
-        failures = f"[red]{self._failed} failed" if self._failed else ""
-        self._progress.update(self._bar, completed=self._done, failures=failures)
+        with self._lock:
+            self._done += 1
+            if state.is_failed():
+                self._failed += 1
+            failures = f"[red]{self._failed} failed" if self._failed else ""
+            self._progress.update(self._bar, completed=self._done, failures=failures)
 
     def flow_run_finished(self, run: FlowRunInfo, state: State) -> None:
         if self._progress is not None:

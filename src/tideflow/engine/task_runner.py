@@ -12,6 +12,11 @@ It has no knowledge of the rest of the flow or of executors, so the same functio
 calling thread, in a thread pool, in another process or on a Dask worker. Retrying is not done
 here: a ``Retrying`` state with a ``start_time`` goes back to the run loop, which schedules the
 next attempt without holding up other ready tasks.
+
+The states come back together when the attempt ends, the last one final; ``live``, when given,
+also hears of the ``Running`` state as soon as the task enters it, before the task's code runs,
+so that a task that runs for an hour is seen running during that hour (see
+:class:`~tideflow.engine.flow_runner.FlowRunner`).
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ from tideflow.task import Task
 from tideflow.triggers import all_successful
 
 Now = Callable[[], datetime]
+Live = Callable[[State], object]
+"""Called, where the unit runs, with each state it enters that is not its last (see units.py)."""
 
 
 def utcnow() -> datetime:
@@ -63,8 +70,11 @@ class TaskCall:
     map_index: int | None = None
 
 
-def run_task(call: TaskCall, now: Now = utcnow) -> list[State]:
-    """Run one attempt of ``call``; return the states it moved through, the final one last."""
+def run_task(call: TaskCall, now: Now = utcnow, live: Live | None = None) -> list[State]:
+    """Run one attempt of ``call``; return the states it moved through, the final one last.
+
+    ``live`` is called with the ``Running`` state when the task enters it.
+    """
     task = call.task
     logger = task_logger(task.name)
     ctx = dict(call.flow_context)
@@ -84,6 +94,8 @@ def run_task(call: TaskCall, now: Now = utcnow) -> list[State]:
             history.move(early)
             return history.states
         history.move(Running(timestamp=now()))
+        if live is not None:
+            live(history.state)
         with collect_outputs() as outputs:
             final = _execute(call, logger, now)
         history.move(final)

@@ -6,6 +6,10 @@ units still running when the executor chains futures (Dask resolves them before 
 on the worker). :func:`run_unit` turns the sources into arguments and upstream states
 (:func:`materialize`) and runs the task; with ``retry_in_place`` (chaining executors) it also
 runs the task's retries there, giving its worker slot back while it waits.
+
+``live`` hears, where the unit runs, of every state the unit enters but its last, when it enters
+it: each attempt's ``Running``, and the ``Retrying`` between attempts run in place. So the states
+it hears of are always the first ones of the history :func:`run_unit` returns.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import time
 from typing import Any, Literal
 
 from tideflow.engine.logs import Captured
-from tideflow.engine.task_runner import Now, TaskCall, run_task, utcnow
+from tideflow.engine.task_runner import Live, Now, TaskCall, run_task, utcnow
 from tideflow.graph import Edge
 from tideflow.states import Finished, Mapped, Pending, Retrying, State
 
@@ -64,7 +68,11 @@ def materialize(call: TaskCall, spec: list[Source]) -> bool:
 
 
 def run_unit(
-    call: TaskCall, spec: list[Source], now: Now = utcnow, retry_in_place: bool = False
+    call: TaskCall,
+    spec: list[Source],
+    now: Now = utcnow,
+    retry_in_place: bool = False,
+    live: Live | None = None,
 ) -> list[State]:
     """Run ``call`` once its inputs are resolved; the states it went through, final one last.
 
@@ -72,13 +80,15 @@ def run_unit(
     """
     if not materialize(call, spec):
         return []
-    history = run_task(call, now)
+    history = run_task(call, now, live)
     while retry_in_place and isinstance(history[-1], Retrying):
         retry = history[-1]
         assert retry.start_time is not None
+        if live is not None:
+            live(retry)  # no longer the last state: the unit waits, then runs again
         _sleep_without_a_slot((retry.start_time - now()).total_seconds())
         call.state, call.run_count = retry, retry.run_count
-        history += run_task(call, now)
+        history += run_task(call, now, live)
     return history
 
 

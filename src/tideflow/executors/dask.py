@@ -19,14 +19,21 @@ import socket
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from functools import partial
 from typing import Any, TypeVar
 
-from tideflow.engine.logs import capture_logs, flow_logger
+from tideflow.engine.logs import flow_logger
 from tideflow.executors.base import Executor, FutureLike
 from tideflow.executors.dask_watch import DaskFuture, Watcher
-from tideflow.executors.remote import ReplayingFuture
+from tideflow.executors.remote import LOOKOUT, ReplayingFuture, run_remote
 
 T = TypeVar("T")
+
+STATES_TOPIC = "tideflow-task-states"
+"""The topic of the worker events by which a task still running after
+:data:`~tideflow.executors.remote.PATIENCE` seconds tells the driver which states it entered
+(``Running``): workers send them with ``Worker.log_event`` (see :func:`relay_to_dask`), and the
+run's client subscribes to the topic, so long tasks are seen running while they run."""
 
 
 def resolve_class(spec: type[Any] | str) -> type[Any]:
@@ -174,9 +181,11 @@ class DaskExecutor(Executor):
                 stack.enter_context(performance_report(filename=path))  # type: ignore[no-untyped-call]
             self.client, self._run, self._count = client, uuid.uuid4().hex[:8], 0
             self._watcher = Watcher(client)
+            client.subscribe_topic(STATES_TOPIC, self._watcher.relay)  # type: ignore[no-untyped-call]
             try:
                 yield
             finally:
+                client.unsubscribe_topic(STATES_TOPIC)  # type: ignore[no-untyped-call]
                 self._watcher.stop()
                 self.client = self._watcher = None
 
@@ -209,8 +218,11 @@ class DaskExecutor(Executor):
             return []
         keys = [self._key(fn, args) for args in calls]
         columns = list(zip(*(_to_dask(args) for args in calls), strict=True))
-        inner = self.client.map(capture_logs, [fn] * len(calls), *columns, key=keys, pure=False)
+        inner = self.client.map(run_remote, [fn] * len(calls), *columns, key=keys, pure=False)
         return [DaskFuture(f, self._watcher) for f in inner]
+
+    def state_relay(self) -> Callable[[Any], object]:
+        return relay_to_dask
 
     def _key(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> str:
         self._count += 1
@@ -223,6 +235,21 @@ class DaskExecutor(Executor):
     def __repr__(self) -> str:
         where = self.address or self.cluster_class or "LocalCluster"
         return f"DaskExecutor({where!r})"
+
+
+def relay_to_dask(state: Any) -> None:
+    """The state relay of Dask workers: the driver hears of ``state`` if the task runs long."""
+    from distributed import get_worker
+
+    try:
+        worker = get_worker()
+    except ValueError:  # not in a Dask task (a unit called directly): nobody to tell
+        return
+    LOOKOUT.entered(state, worker.get_current_task(), partial(_publish, worker))
+
+
+def _publish(worker: Any, key: str, first: int, states: bytes) -> None:
+    worker.log_event(STATES_TOPIC, {"key": key, "first": first, "states": states})
 
 
 def _to_dask(value: Any) -> Any:

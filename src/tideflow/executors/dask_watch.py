@@ -6,6 +6,9 @@ the tasks, and fetching each result on its own costs a round trip per task. A :c
 instead runs one thread per flow run that looks at the pending futures' status, takes every one
 that is done as a batch, fetches their results with one ``gather``, and settles the matching
 :class:`DaskFuture` objects, whose callbacks feed the run loop.
+
+The watcher also knows each pending future by its Dask key, so the states a long task relays
+while it runs (worker events, see :mod:`tideflow.executors.dask`) find their future here.
 """
 
 from __future__ import annotations
@@ -33,7 +36,6 @@ class DaskFuture(ReplayingFuture[T]):
         self._error: BaseException | None = None
         self._settled = threading.Event()
         self._callbacks: list[Callable[[Any], object]] = []
-        self._callback_lock = threading.Lock()
         watcher.watch(self)
 
     def fail(self, error: BaseException) -> None:
@@ -41,7 +43,8 @@ class DaskFuture(ReplayingFuture[T]):
 
     def finish(self) -> None:
         """Mark settled (a value or an error) and run the callbacks, each exactly once."""
-        with self._callback_lock:
+        with self._lock:  # the lock of relay(): no state is relayed from now on
+            self._closed = True
             self._settled.set()
             callbacks, self._callbacks = self._callbacks, []
         for fn in callbacks:
@@ -58,7 +61,7 @@ class DaskFuture(ReplayingFuture[T]):
         return super().result()
 
     def add_done_callback(self, fn: Callable[[Any], object], /) -> None:
-        with self._callback_lock:
+        with self._lock:
             if not self._settled.is_set():
                 self._callbacks.append(fn)
                 return
@@ -90,6 +93,26 @@ class Watcher:
         with self._lock:
             self._pending[future.inner.key] = future
         self._wake.set()
+
+    def relay(self, event: tuple[float, Any]) -> None:
+        """A worker event with a running task's states (``{"key", "first", "states"}``): pass
+        them to the task's future, if it is one of ours and still pending."""
+        import cloudpickle
+
+        _, message = event
+        try:
+            key, first, blob = message["key"], message["first"], message["states"]
+        except (TypeError, KeyError):
+            return
+        with self._lock:
+            future = self._pending.get(key)
+        if future is None:
+            return
+        try:
+            states = cloudpickle.loads(blob)
+        except Exception:  # the states come with the task's result anyway
+            return
+        future.relay(first, states)
 
     def stop(self) -> None:
         self._stopped = True

@@ -6,7 +6,9 @@ what dask's threaded and multiprocessing schedulers use: their pool types, their
 (``dask.system.CPU_COUNT``), their multiprocessing context and worker initialiser, and their
 configuration (extra keyword arguments go to ``dask.config.set`` for the run). The pool lives for
 one flow run. In process pools, tasks and values travel with cloudpickle, and what a task logs
-is sent back and logged in the driver.
+is sent back and logged in the driver; a task still running after
+:data:`~tideflow.executors.remote.PATIENCE` seconds tells the driver its ``Running`` state
+through a queue of the pool (see :mod:`tideflow.executors.remote`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,13 @@ from typing import Any, TypeVar
 
 from tideflow.executors.base import Executor, FutureLike
 from tideflow.executors.local import run_now
-from tideflow.executors.remote import ReplayingFuture, run_cloudpickled
+from tideflow.executors.remote import (
+    PoolRelay,
+    ReplayingFuture,
+    init_pool_worker,
+    relay_to_pool,
+    run_cloudpickled,
+)
 
 T = TypeVar("T")
 
@@ -57,6 +65,7 @@ class LocalDaskExecutor(Executor):
         self.num_workers = num_workers
         self.dask_config = dask_config
         self._pool: cf.Executor | None = None
+        self._relay: PoolRelay | None = None
 
     @contextmanager
     def start(self) -> Iterator[None]:
@@ -71,17 +80,25 @@ class LocalDaskExecutor(Executor):
             elif self.scheduler == "processes":
                 from dask.multiprocessing import get_context, initialize_worker_process
 
+                context = get_context()  # type: ignore[no-untyped-call]
+                states = context.Queue()  # how long-running tasks say they run
                 self._pool = cf.ProcessPoolExecutor(
                     workers,
-                    mp_context=get_context(),  # type: ignore[no-untyped-call]
-                    initializer=initialize_worker_process,
+                    mp_context=context,
+                    initializer=init_pool_worker,
+                    initargs=(states, initialize_worker_process),
                 )
+                self._relay = PoolRelay(states)
             try:
                 yield
             finally:
                 pool, self._pool = self._pool, None
+                relay, self._relay = self._relay, None
                 if pool is not None:
                     pool.shutdown(wait=True, cancel_futures=True)
+                if relay is not None:  # after the pool: its workers may still be writing
+                    relay.stop()
+                    relay.states.close()
 
     def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> FutureLike[T]:
         if self.scheduler == "synchronous" or self._pool is None:
@@ -89,10 +106,16 @@ class LocalDaskExecutor(Executor):
         if self.scheduler == "processes":
             import cloudpickle
 
-            blob = cloudpickle.dumps((fn, args))
-            inner = self._pool.submit(run_cloudpickled, blob)
-            return ReplayingFuture(inner, cloudpickle.loads)
+            assert self._relay is not None
+            token = self._relay.token()
+            inner = self._pool.submit(run_cloudpickled, cloudpickle.dumps((fn, args)), token)
+            future: ReplayingFuture[T] = ReplayingFuture(inner, cloudpickle.loads)
+            self._relay.track(token, future)
+            return future
         return self._pool.submit(fn, *args, **kwargs)
+
+    def state_relay(self) -> Callable[[Any], object] | None:
+        return relay_to_pool if self.scheduler == "processes" else None
 
     def __repr__(self) -> str:
         return f"LocalDaskExecutor(scheduler={self.scheduler!r}, num_workers={self.num_workers})"
