@@ -11,6 +11,7 @@ itself part of (they are being imported already, which is how packages re-export
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -132,6 +133,7 @@ def test_the_sanctioned_reach_from_flow_to_the_engine_is_inside_a_function() -> 
 # -- no cycles -------------------------------------------------------------------------------------
 
 
+@functools.cache
 def import_graph() -> dict[str, list[str]]:
     """Each module of the package, and the modules importing it runs (see the docstring)."""
     graph: dict[str, set[str]] = {module_name(path): set() for path in SOURCES}
