@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --quiet --disable-pip-version-check
 
-.PHONY: demo test lint types unit bench clean
+.PHONY: demo test lint types unit slow bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,8 +42,13 @@ lint: $(VENV)/.installed-dev
 types: $(VENV)/.installed-dev
 	$(BIN)/mypy --strict src/tideflow
 
+# The suite without the soak and chaos tests (under 6 minutes on 2 cores); CI also runs `slow`.
 unit: $(VENV)/.installed-dev
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not slow"
+
+# The soak and chaos tests: services and run processes killed at random, for minutes.
+slow: $(VENV)/.installed-dev
+	$(BIN)/pytest -m slow
 
 test: lint types unit
 

@@ -65,7 +65,7 @@ def state_names(requested: Iterable[str]) -> set[str]:
     >>> sorted(state_names(["failed"]))
     ['Crashed', 'Failed', 'TimedOut', 'TriggerFailed']
     >>> sorted(state_names(["Cancelled", "RUNNING"]))
-    ['Cancelled', 'Running']
+    ['Cancelled', 'Cancelling', 'Running']
     """
     names: set[str] = set()
     for text in requested:
