@@ -556,6 +556,30 @@ def test_an_unready_deployment_neither_launches_nor_skips_its_due_runs() -> None
     assert "run a (scheduled 2026-03-01 12:00:00 UTC) was launched instead" in ready[1].reason
 
 
+def test_a_survey_finds_exactly_the_deployments_a_plan_would_act_on() -> None:
+    rng = random.Random(7)
+    deployments, histories = [], {}
+    for i in range(60):
+        dep = every_minute(f"d{i:02d}", overlap=rng.choice(["skip", "queue", "allow"]))
+        last = at(12, rng.randrange(0, 3)) if rng.random() < 0.7 else None
+        waiting = tuple(
+            RunRef(f"w{i}-{k}", at(11, 50 + k), "Scheduled", rng.choice(["schedule", "trigger"]))
+            for k in range(rng.randrange(0, 3))
+        )
+        retry = RunRef(f"r{i}", at(11, 40), "Retrying", not_before=at(12, rng.randrange(0, 5)))
+        deployments.append(replace(dep, paused=rng.random() < 0.1))
+        histories[dep.name] = History(
+            registered_at=at(11, 30),
+            last_fire=last,
+            waiting=waiting + ((retry,) if rng.random() < 0.3 else ()),
+        )
+    now = at(12, 2, 30)
+    found = planner.survey(now, deployments, histories)
+    assert plan(now, found.due, histories) == plan(now, deployments, histories)
+    assert {d.name for d in found.due} < {d.name for d in deployments}, "some are quiet"
+    assert found.wakeup == next_wakeup(now, deployments, histories)
+
+
 # -- daylight saving time -----------------------------------------------------------------------
 
 

@@ -165,7 +165,9 @@ def deploy(
         if old is None or old.spec != spec or pause_changed:
             writes.append((deployment.name, spec, paused))
         stored = deployment.paused if old is None or pause_changed else old.paused
-        done.append(Deployed(replace(deployment, paused=stored), old is None))
+        if stored != deployment.paused:
+            deployment = replace(deployment, paused=stored)
+        done.append(Deployed(deployment, old is None))
     if writes:
         store.upsert_deployments(writes, at)
     if source is not None:

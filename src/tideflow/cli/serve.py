@@ -39,6 +39,9 @@ DEFAULT_FILE = "tideflow.toml"
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"
 
+BANNER_ROWS = 20
+"""How many deployments the banner shows (a file may declare thousands)."""
+
 
 def serve_command(
     file: Annotated[
@@ -104,7 +107,10 @@ def _banner(
     if file is not None:
         say(f"Registered {from_file} deployment(s) from {file}.")
     if deployments:  # as the service sees them: one whose stored spec is bad is left out
-        console.print(_table(deployments, now))
+        console.print(_table(deployments[:BANNER_ROWS], now))
+        if len(deployments) > BANNER_ROWS:
+            more = len(deployments) - BANNER_ROWS
+            say(f"... and {more:,} more: tideflow deployments lists them all.")
     else:
         say("No deployments yet: add them with tideflow deploy; the service picks them up.")
     say(

@@ -45,8 +45,8 @@ import logging
 import os
 import queue
 import signal
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from types import FrameType
 
@@ -54,7 +54,7 @@ from tideflow import actions, lifecycle
 from tideflow.clock import SYSTEM_CLOCK, Clock
 from tideflow.deployments import Deployment
 from tideflow.engine.scheduled import stop_signals
-from tideflow.planner import Create, Launch, Skip, next_wakeup, plan
+from tideflow.planner import Create, History, Launch, RunRef, Skip, plan, survey
 from tideflow.service.launchers import Launcher, LaunchError, LocalLauncher
 from tideflow.service.registry import Registry, Snapshot
 from tideflow.store import DuplicateRunError, FlowRunRecord, RunStore
@@ -124,7 +124,9 @@ class Service:
         self._signals: queue.SimpleQueue[int] = queue.SimpleQueue()
         self._signal_count = 0
         launcher.on_exit = self.wake
-        actions.deploy(store, deployments, at=clock.now(), source=source)
+        now = clock.now()
+        deployed = actions.deploy(store, deployments, at=now, source=source)
+        self.registry.seed((d.deployment for d in deployed), now)
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -172,14 +174,24 @@ class Service:
         if self._supervise(snapshot, now):
             snapshot = self.registry.snapshot()
         unready = self._supervise_persistent(snapshot.deployments, now)
-        if not self.stopping and self._apply(now, snapshot, unready):
-            # Runs created just now have ids only now: plan again so they launch this tick.
-            snapshot = self.registry.snapshot()
-            self._apply(now, snapshot, unready)
-        return self._next_wake(now, snapshot)
+        found = survey(now, snapshot.deployments, snapshot.histories)
+        if not self.stopping and found.due:
+            created = self._apply(now, found.due, snapshot.histories, unready)
+            if created:
+                # Runs created just now have ids only now: plan their deployments again, with
+                # the new runs waiting, so they launch this tick.
+                again = {
+                    name: _with_created(snapshot.histories[name], runs)
+                    for name, runs in created.items()
+                }
+                due = [d for d in found.due if d.name in again]
+                self._apply(now, due, again, unready)
+        return self._next_wake(now, snapshot, found.wakeup)
 
-    def _next_wake(self, now: datetime, snapshot: Snapshot) -> datetime | None:
-        times = [next_wakeup(now, snapshot.deployments, snapshot.histories)]
+    def _next_wake(
+        self, now: datetime, snapshot: Snapshot, wakeup: datetime | None
+    ) -> datetime | None:
+        times = [wakeup]
         times += [
             run.deadline
             for run in snapshot.unfinished
@@ -191,14 +203,24 @@ class Service:
 
     # -- planning ------------------------------------------------------------------------------
 
-    def _apply(self, now: datetime, snapshot: Snapshot, unready: set[str]) -> bool:
-        """Carry out the plan for ``now``; whether it created runs (they launch on a re-plan)."""
-        by_name = snapshot.by_name()
+    def _apply(
+        self,
+        now: datetime,
+        deployments: list[Deployment],
+        histories: Mapping[str, History],
+        unready: set[str],
+    ) -> dict[str, list[FlowRunRecord]]:
+        """Carry out the plan for ``now``; the runs it created, by deployment (they launch on
+        a second plan)."""
+        by_name = {deployment.name: deployment for deployment in deployments}
         newest: dict[str, datetime] = {}
-        for action in plan(now, snapshot.deployments, snapshot.histories, unready):
+        created: dict[str, list[FlowRunRecord]] = {}
+        for action in plan(now, deployments, histories, unready):
             deployment = by_name[action.deployment]
             if isinstance(action, Create):
-                self._create(deployment, action.scheduled_time)
+                run = self._create(deployment, action.scheduled_time)
+                if run is not None:
+                    created.setdefault(deployment.name, []).append(run)
                 newest[deployment.name] = max(
                     action.scheduled_time, newest.get(deployment.name, action.scheduled_time)
                 )
@@ -214,12 +236,17 @@ class Service:
                 )
         for name, when in newest.items():
             self.store.advance_deployment(name, when)
-        return bool(newest)
+        return created
 
-    def _create(self, deployment: Deployment, scheduled: datetime) -> None:
-        # Another service instance, or a backfill, may have this slot already: it runs once.
-        with contextlib.suppress(DuplicateRunError):
-            self.store.create_flow_run(actions.new_run(deployment, scheduled))
+    def _create(self, deployment: Deployment, scheduled: datetime) -> FlowRunRecord | None:
+        """The run created for the slot; None when the slot has one already (another service
+        instance, or a backfill, made it: it runs once)."""
+        run = actions.new_run(deployment, scheduled)
+        try:
+            self.store.create_flow_run(run)
+        except DuplicateRunError:
+            return None
+        return run
 
     def _launch(self, deployment: Deployment, run_id: str, now: datetime) -> None:
         if deployment.kind == "persistent":
@@ -414,6 +441,14 @@ class Service:
 
     def _where(self) -> str:
         return str(getattr(self.store, "where", type(self.store).__name__))
+
+
+def _with_created(history: History, runs: list[FlowRunRecord]) -> History:
+    """``history`` with the runs just created waiting, and its schedule planned up to them."""
+    refs = [RunRef(run.id, run.scheduled_start_time, run.state, run.origin) for run in runs]
+    newest = max(run.scheduled_start_time for run in runs)
+    last = newest if history.last_fire is None else max(history.last_fire, newest)
+    return replace(history, last_fire=last, waiting=(*history.waiting, *refs))
 
 
 def _stale(run: FlowRunRecord, now: datetime) -> bool:

@@ -15,7 +15,9 @@ created.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from tideflow import lifecycle
 from tideflow.deployments import Deployment
@@ -61,6 +63,15 @@ class Registry:
         self._records: dict[str, DeploymentRecord] = {}
         self._parsed: dict[str, Deployment | None] = {}
         self._histories: dict[str, tuple[tuple[object, ...], History]] = {}
+        self._seeded: dict[str, Deployment] = {}
+        self._seeded_at: datetime | None = None
+
+    def seed(self, deployments: Iterable[Deployment], at: datetime) -> None:
+        """Take ``deployments``, just registered at ``at``, as the parsed form of their records
+        (so thousands registered from a file are not parsed again). A record changed after
+        ``at`` is parsed from the store as usual."""
+        self._seeded = {deployment.name: deployment for deployment in deployments}
+        self._seeded_at = at
 
     def snapshot(self) -> Snapshot:
         """The deployments (with their stored paused flags), their histories, and every
@@ -130,7 +141,14 @@ class Registry:
             old = self._records.get(record.name)
             self._records[record.name] = record
             if old is None or old.updated_at != record.updated_at:
-                self._parsed[record.name] = _parse(record)
+                self._parsed[record.name] = self._seeded_form(record) or _parse(record)
+
+    def _seeded_form(self, record: DeploymentRecord) -> Deployment | None:
+        seeded = self._seeded.pop(record.name, None)
+        at = self._seeded_at
+        if seeded is None or at is None or record.updated_at > at:
+            return None
+        return seeded if seeded.paused == record.paused else None
 
 
 def _parse(record: DeploymentRecord) -> Deployment | None:

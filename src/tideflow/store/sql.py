@@ -80,6 +80,8 @@ from tideflow.store.schema import (
 __all__ = ["SQLStore"]
 
 _FINISHED = sorted(FINISHED_STATES)
+_CHUNK = 500
+"""Names per ``IN (...)`` list: well under every database's limit of bound parameters."""
 
 
 def _values(record: object, *, without: str | None = None) -> dict[str, Any]:
@@ -498,34 +500,52 @@ class SQLStore(RunStore):
         for attempt in range(2):
             try:
                 with self._write(events=True) as conn:
-                    for name, spec, paused in items:
-                        self._upsert_one(conn, name, spec, paused, at)
+                    self._upsert_all(conn, items, at)
                 return
             except sa.exc.IntegrityError:
                 if attempt:  # another process created one between our SELECT and INSERT
                     raise
 
     @staticmethod
-    def _upsert_one(
-        conn: Connection, name: str, spec: dict[str, Any], paused: bool | None, at: datetime
+    def _upsert_all(
+        conn: Connection, items: Sequence[tuple[str, dict[str, Any], bool | None]], at: datetime
     ) -> None:
-        select = sa.select(deployments).where(deployments.c.name == name).with_for_update()
-        row = conn.execute(select).first()
-        old = None if row is None else DeploymentRecord(**row._mapping)
-        if old is None:
-            new = DeploymentRecord(
-                name=name, spec=spec, paused=bool(paused), created_at=at, updated_at=at
+        """Read the existing ones in chunks, then insert the new ones, update the others and
+        append the events, each kind in one statement (thousands from a file: a few round
+        trips, not three per deployment)."""
+        names = [name for name, _, _ in items]
+        old: dict[str, DeploymentRecord] = {}
+        for chunk in range(0, len(names), _CHUNK):
+            query = sa.select(deployments).where(
+                deployments.c.name.in_(names[chunk : chunk + _CHUNK])
             )
-            conn.execute(deployments.insert().values(_values(new)))
-        else:
-            new = replace(
-                old, spec=spec, updated_at=at, paused=old.paused if paused is None else paused
-            )
-            update = deployments.update().where(deployments.c.name == name)
-            conn.execute(update.values(spec=spec, updated_at=at, paused=new.paused))
-        event = deployment_event(old, new, at)
-        if event is not None:
-            conn.execute(events.insert().values(_event_row(event)))
+            for row in conn.execute(query.with_for_update()):
+                old[row.name] = DeploymentRecord(**row._mapping)
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        changes: list[dict[str, Any]] = []
+        for name, spec, paused in items:
+            before = old.get(name)
+            if before is None:
+                after = DeploymentRecord(
+                    name=name, spec=spec, paused=bool(paused), created_at=at, updated_at=at
+                )
+                inserts.append(_values(after))
+            else:
+                stays = before.paused if paused is None else paused
+                after = replace(before, spec=spec, updated_at=at, paused=stays)
+                updates.append({"key": name, "spec": spec, "updated_at": at, "paused": stays})
+            old[name] = after
+            event = deployment_event(before, after, at)
+            if event is not None:
+                changes.append(_event_row(event))
+        if inserts:
+            conn.execute(deployments.insert(), inserts)
+        if updates:
+            update = deployments.update().where(deployments.c.name == sa.bindparam("key"))
+            conn.execute(update, updates)
+        if changes:
+            conn.execute(events.insert(), changes)
 
     def get_deployment(self, name: str) -> DeploymentRecord | None:
         with self._read() as conn:
