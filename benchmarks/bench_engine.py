@@ -1,6 +1,7 @@
 """Engine overhead on the LocalExecutor: microseconds per task with full state tracking, beside
-a plain Python loop calling the same function; and the time to import Tideflow and run a first
-small flow in a fresh interpreter."""
+a plain Python loop calling the same function; the same with a run observer (which hears of each
+task's Running state while the task runs, see tideflow.engine.flow_runner); and the time to import
+Tideflow and run a first small flow in a fresh interpreter."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import sys
 import time
 
 from benchmarks.common import Row, best_of
-from tideflow import Flow, task
+from tideflow import Flow, Task, task
+from tideflow.engine.observers import FlowRunInfo, RunObserver
+from tideflow.states import State
 
 
 def noop() -> None:
@@ -40,6 +43,24 @@ def chain_flow(n: int) -> Flow:
 def per_task_run(flow: Flow, repeats: int) -> float:
     """Microseconds per task of ``flow.run()``."""
     seconds = best_of(repeats, lambda: flow.run(progress=False, store=None))
+    return seconds / len(flow) * 1e6
+
+
+class Counting(RunObserver):
+    """An observer that only counts the state changes it hears of."""
+
+    def __init__(self) -> None:
+        self.changes = 0
+
+    def task_state_changed(
+        self, run: FlowRunInfo, key: str, task: Task, state: State, map_index: int | None
+    ) -> None:
+        self.changes += 1
+
+
+def per_task_observed(flow: Flow, repeats: int) -> float:
+    """Microseconds per task of ``flow.run()`` with one (counting) observer."""
+    seconds = best_of(repeats, lambda: flow.run(progress=False, store=None, observers=[Counting()]))
     return seconds / len(flow) * 1e6
 
 
@@ -93,6 +114,17 @@ def run() -> list[Row]:
                 f"overhead {ours - floor:.1f} µs (goal <= 50 µs)",
             )
         )
+    observed = independent_flow(1_000)
+    unobserved = per_task_run(observed, 5)
+    rows.append(
+        Row(
+            "1,000 independent no-op tasks, one counting observer: time per task",
+            per_task_observed(observed, 5),
+            unobserved,
+            "µs",
+            "no observer",
+        )
+    )
     started = time.perf_counter()
     independent_flow(10_000)
     build = (time.perf_counter() - started) / 10_000 * 1e6

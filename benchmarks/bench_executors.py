@@ -2,7 +2,9 @@
 
 * 10,000 mapped no-op children and a 1,000-task chain on ``LocalDaskExecutor(threads)`` beside
   ``dask.delayed`` on the threaded scheduler, and on ``DaskExecutor`` with a 2-worker
-  ``LocalCluster`` beside ``client.map`` / a chain of ``client.submit``.
+  ``LocalCluster`` beside ``client.map`` / a chain of ``client.submit``; the map once more with a
+  run observer, as every recorded run has (its tasks then carry the state relay that announces
+  long-running tasks, see tideflow.executors.remote).
 * A map of eight 0.5 s sleeps on 2 workers beside the same flow on the ``LocalExecutor``.
 * Peak memory (max RSS) of the driver process for a 100,000-child map, beside a plain Python
   loop over the same items, each in a fresh process (``dask.delayed`` takes minutes to schedule
@@ -17,6 +19,7 @@ import sys
 import time
 from collections.abc import Callable
 
+from benchmarks.bench_engine import Counting
 from benchmarks.common import Row, best_of
 from tideflow import Flow, task
 from tideflow.executors import DaskExecutor, LocalDaskExecutor, LocalExecutor
@@ -51,10 +54,14 @@ def chain_flow(length: int) -> Flow:
     return flow
 
 
-def per_task(flow: Flow, executor: Executor, n: int, repeats: int = 1) -> float:
-    return (
-        best_of(repeats, lambda: flow.run(executor=executor, progress=False, store=None)) / n * 1e6
-    )
+def per_task(
+    flow: Flow, executor: Executor, n: int, repeats: int = 1, observed: bool = False
+) -> float:
+    def run() -> None:
+        observers = [Counting()] if observed else []
+        flow.run(executor=executor, progress=False, store=None, observers=observers)
+
+    return best_of(repeats, run) / n * 1e6
 
 
 def delayed_map(n: int) -> None:
@@ -113,6 +120,7 @@ def distributed_rows() -> list[Row]:
         started = time.perf_counter()
         client.gather(client.map(noop, range(MAP_WIDTH), pure=False))
         raw_map = (time.perf_counter() - started) / MAP_WIDTH * 1e6
+        observed_map = per_task(mapped_flow(MAP_WIDTH), executor, MAP_WIDTH, observed=True)
         ours_chain = per_task(chain_flow(CHAIN_LENGTH), executor, CHAIN_LENGTH)
         started = time.perf_counter()
         future = client.submit(noop, None, pure=False)
@@ -128,6 +136,13 @@ def distributed_rows() -> list[Row]:
             "µs",
             "client.map",
             "<= 1.5x",
+        ),
+        Row(
+            "DaskExecutor, 2-worker LocalCluster: 10,000 mapped no-ops, one observer, per task",
+            observed_map,
+            ours_map,
+            "µs",
+            "no observer",
         ),
         Row(
             "DaskExecutor, 2-worker LocalCluster: 1,000-task chain, per task",
