@@ -16,6 +16,7 @@ import pytest
 from tideflow import Flow, Parameter, TideflowError, context, log_artifact, log_metric, task
 from tideflow.clock import FakeClock
 from tideflow.engine import recording as recording_module
+from tideflow.engine import run_writer
 from tideflow.store import MemoryStore, RunStore, StoreError, default_home, sqlite_store
 
 
@@ -287,8 +288,8 @@ def test_metrics_outside_a_task_run_are_refused() -> None:
 def test_a_running_flow_beats_its_heartbeat(
     store: RunStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(recording_module, "HEARTBEAT_SECONDS", 0.01)
-    monkeypatch.setattr(recording_module, "FLUSH_SECONDS", 0.01)
+    monkeypatch.setattr(run_writer, "HEARTBEAT_SECONDS", 0.01)
+    monkeypatch.setattr(run_writer, "FLUSH_SECONDS", 0.01)
 
     @task
     def wait_for_a_beat() -> bool:
@@ -315,7 +316,7 @@ class BrokenStore(MemoryStore):
 def test_a_store_that_fails_mid_run_does_not_fail_the_run(
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(recording_module, "RETRY_BACKOFF", 0.0)
+    monkeypatch.setattr(run_writer, "RETRY_BACKOFF", 0.0)
     store = BrokenStore()
     with Flow("unlucky") as flow:
         say("x")
@@ -371,17 +372,17 @@ class FlakyStore(MemoryStore):
         self._maybe_fail("states")
         super().record_task_state_rows(flow_run_id, flat)
 
-    def set_flow_run_state(self, run_id: str, state: str, *args: Any, **kwargs: Any) -> bool:
+    def finish(self, run_id: str, state: str, *args: Any, **kwargs: Any) -> Any:
         if state == "Success":
             self._maybe_fail("final")
-        return super().set_flow_run_state(run_id, state, *args, **kwargs)
+        return super().finish(run_id, state, *args, **kwargs)
 
 
 def test_writes_that_fail_for_a_while_are_kept_and_made_later(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(recording_module, "FLUSH_SECONDS", 0.01)
-    monkeypatch.setattr(recording_module, "RETRY_BACKOFF", 0.0)
+    monkeypatch.setattr(run_writer, "FLUSH_SECONDS", 0.01)
+    monkeypatch.setattr(run_writer, "RETRY_BACKOFF", 0.0)
     store = FlakyStore(failures=2)
 
     @task
@@ -405,7 +406,7 @@ def test_a_run_marked_by_the_service_meanwhile_is_not_written_over(
 ) -> None:
     @task
     def marked() -> None:
-        store.set_flow_run_state(context.flow_run_id, "Crashed", "taken for dead", utc_now())
+        store.finish(context.flow_run_id, "Crashed", "taken for dead", at=utc_now())
 
     with Flow("overtaken") as flow:
         marked()
