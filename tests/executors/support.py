@@ -50,7 +50,7 @@ def local_cluster(scratch: Path, env: Mapping[str, str] | None = None) -> Iterat
             n_workers=2,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=":0",  # any free port: never clash with another cluster
+            dashboard_address="127.0.0.1:0",  # any free loopback port: no clash
             # silence_logs would lower the level of every StreamHandler on the "distributed"
             # logger for as long as the cluster lives - pytest's caplog handler included - so
             # later tests in the session would stop capturing log records.

@@ -47,7 +47,7 @@ def cluster_kwargs(**overrides: Any) -> dict[str, Any]:
         "n_workers": 2,
         "threads_per_worker": 1,
         "processes": True,
-        "dashboard_address": ":0",
+        "dashboard_address": "127.0.0.1:0",
         **overrides,
     }
 
