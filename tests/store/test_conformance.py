@@ -1012,3 +1012,21 @@ def test_deleting_a_deployment_keeps_its_runs(store: RunStore) -> None:
     assert store.delete_deployment("nightly", T0) is True
     assert store.get_deployment("nightly") is None
     assert store.get_flow_run("run-1").deployment == "nightly"
+
+
+# -- child runs (flows of flows) -----------------------------------------------------------------
+
+
+def test_a_child_run_names_the_run_and_task_that_started_it(store: RunStore) -> None:
+    store.create_flow_run(flow_run("parent", state="Running", start_time=T0))
+    child = flow_run("child", parent_run_id="parent", parent_task="start-etl-1[2]")
+    store.create_flow_run(child)
+    store.create_flow_run(flow_run("other"))
+    assert store.get_flow_run("child") == child
+    assert ids(store.list_flow_runs(parent_run_id="parent")) == ["child"]
+    assert store.list_flow_runs(parent_run_id="child") == []
+    created = store.events(flow_run_id="child")[0]
+    assert (created.data["parent_run_id"], created.data["parent_task"]) == (
+        "parent",
+        "start-etl-1[2]",
+    )

@@ -101,6 +101,10 @@ def make_v1_postgresql(url: str) -> None:
         with engine.begin() as conn:
             conn.exec_driver_sql("ALTER TABLE flow_runs DROP COLUMN heartbeat")
             conn.exec_driver_sql("ALTER TABLE results DROP COLUMN number")
+            conn.exec_driver_sql("DROP TABLE concurrency_slots")
+            conn.exec_driver_sql("DROP TABLE concurrency_limits")
+            conn.exec_driver_sql("ALTER TABLE flow_runs DROP COLUMN parent_run_id")
+            conn.exec_driver_sql("ALTER TABLE flow_runs DROP COLUMN parent_task")
             conn.exec_driver_sql("DROP TABLE events")
             for column in ("origin", "timeout", "retries", "retry_delay", "deadline"):
                 conn.exec_driver_sql(f"ALTER TABLE flow_runs DROP COLUMN {column}")
@@ -140,7 +144,7 @@ def v1_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 def test_a_version_1_file_is_migrated_keeping_its_history(v1_file: Path) -> None:
     with sqlite_store(v1_file) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 4
+        assert store.schema_version() == SCHEMA_VERSION == 5
         runs = store.list_flow_runs()
         assert [run.id for run in runs] == ["9c41f3e8", "0b5e7d2a"]
         run = store.get_flow_run("0b5e")
@@ -157,7 +161,7 @@ def test_a_version_1_file_is_migrated_keeping_its_history(v1_file: Path) -> None
         # Version 1 kept metrics only as JSON values; the migration filled in their numbers.
         assert [(p.name, p.number) for p in store.metrics("tickets")] == [("mae", 43210.5)]
         store.heartbeat("0b5e7d2a", T0)  # the new column is usable
-    assert sqlite_version(v1_file) == "4"
+    assert sqlite_version(v1_file) == "5"
     assert "heartbeat" in sqlite_columns(v1_file, "flow_runs")
     assert "number" in sqlite_columns(v1_file, "results")
     # Version 3 packed task state changes and added deployments; version 4 keeps the packed
@@ -167,6 +171,49 @@ def test_a_version_1_file_is_migrated_keeping_its_history(v1_file: Path) -> None
     assert {"kind", "flow_run_id", "data"} <= sqlite_columns(v1_file, "events")
     assert "last_fire" in sqlite_columns(v1_file, "deployments")
     assert {"origin", "deadline", "not_before", "retries"} <= sqlite_columns(v1_file, "flow_runs")
+    assert {"parent_run_id", "parent_task"} <= sqlite_columns(v1_file, "flow_runs")
+    assert {"tag", "limit"} <= sqlite_columns(v1_file, "concurrency_limits")
+
+
+def test_a_version_4_file_gets_child_run_links_and_concurrency_limits(v1_file: Path) -> None:
+    engine = sa.create_engine(f"sqlite:///{v1_file}")
+    try:
+        with engine.begin() as conn:
+            for step in (1, 2, 3):
+                schema_module.MIGRATIONS[step](conn)
+    finally:
+        engine.dispose()
+    set_version(f"sqlite:///{v1_file}", 4)
+    assert "parent_run_id" not in sqlite_columns(v1_file, "flow_runs")
+    with sqlite_store(v1_file) as store:
+        old = store.get_flow_run("0b5e7d2a")
+        assert (old.parent_run_id, old.parent_task, old.state) == (None, None, "Success")
+        store.create_flow_run(
+            FlowRunRecord(
+                id="child",
+                flow_name="tickets",
+                deployment=None,
+                parameters={},
+                scheduled_start_time=T0,
+                start_time=T0,
+                end_time=None,
+                state="Running",
+                state_message=None,
+                lateness=None,
+                host="h",
+                pid=1,
+                heartbeat=T0,
+                parent_run_id="0b5e7d2a",
+                parent_task="start",
+            )
+        )
+        assert [run.id for run in store.list_flow_runs(parent_run_id="0b5e7d2a")] == ["child"]
+        store.set_concurrency_limit("db", 1, T0)
+        taken = store.acquire_slots(
+            ["db"], flow_run_id="child", task_key="t", map_index=None, at=T0, stale_before=T0
+        )
+        assert taken == []
+    assert sqlite_version(v1_file) == "5"
 
 
 def make_v3(path: Path) -> None:
@@ -205,7 +252,7 @@ def test_a_version_3_file_gets_the_event_log_and_the_lifecycle_s_names(v1_file: 
         assert event.at == datetime(2026, 1, 1, tzinfo=UTC)
         # The migrated run goes on through the lifecycle.
         assert store.finish("0b5e7d2a", "Crashed", "gone", at=T0) is not None
-    assert sqlite_version(v1_file) == "4"
+    assert sqlite_version(v1_file) == "5"
 
 
 def test_a_version_1_store_is_migrated_on_every_sql_backend(v1_url: str) -> None:
@@ -276,7 +323,7 @@ def test_a_file_from_a_newer_release_is_refused_with_what_to_do(tmp_path: Path) 
         sqlite_store(path)
     assert str(caught.value) == (
         f"run store {path} has schema version 99, but this release of tideflow supports "
-        "schema versions up to 4; upgrade tideflow to a release that supports schema 99, "
+        "schema versions up to 5; upgrade tideflow to a release that supports schema 99, "
         "or point TIDEFLOW_HOME (or TIDEFLOW_DATABASE_URL) elsewhere to use a separate store"
     )
     assert sqlite_version(path) == "99"  # left as it was

@@ -73,6 +73,7 @@ from tideflow.store.records import (
     TaskRunRecord,
     TaskStateChange,
 )
+from tideflow.store.slots import ConcurrencyLimit, ConcurrencySlot
 
 if TYPE_CHECKING:
     from tideflow.store.sql import SQLStore
@@ -81,6 +82,8 @@ __all__ = [
     "FINISHED_STATES",
     "SCHEMA_VERSION",
     "AmbiguousRunError",
+    "ConcurrencyLimit",
+    "ConcurrencySlot",
     "DeploymentNotFoundError",
     "DeploymentRecord",
     "DuplicateRunError",

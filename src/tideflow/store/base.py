@@ -56,10 +56,11 @@ from tideflow.store.records import (
     as_utc,
     changes_from_flat,
 )
+from tideflow.store.slots import ConcurrencyLimit
 
 __all__ = ["AMBIGUOUS_SHOWN", "SCHEMA_VERSION", "RunStore", "deployment_not_found"]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """The version of the stored data model this release reads and writes (see ``schema.py``)."""
 
 AMBIGUOUS_SHOWN = 5
@@ -240,8 +241,10 @@ class RunStore(abc.ABC):
         states: Collection[str] | None = None,
         since: datetime | None = None,
         limit: int | None = 50,
+        parent_run_id: str | None = None,
     ) -> list[FlowRunRecord]:
         """Runs matching every filter given, newest first, at most ``limit`` (None: all).
+        ``parent_run_id`` keeps the runs that run started (its child runs).
 
         ``states`` are exact state names (``{"Failed"}`` does not include ``TimedOut``);
         ``since`` keeps runs scheduled at or after it. Order: scheduled start time descending,
@@ -359,6 +362,57 @@ class RunStore(abc.ABC):
         Raises:
             DeploymentNotFoundError: no deployment is called ``name``.
         """
+
+    # -- concurrency limits (see tideflow.store.slots) ------------------------------------------
+
+    @abc.abstractmethod
+    def set_concurrency_limit(self, tag: str, limit: int, at: datetime) -> None:
+        """At most ``limit`` task runs tagged ``tag`` run at once from now on (slots held
+        beyond a lowered limit are kept until released; no new one is given meanwhile).
+
+        Raises:
+            InvalidRecordError: ``tag`` is empty or ``limit`` is not a whole number >= 0.
+        """
+
+    @abc.abstractmethod
+    def delete_concurrency_limit(self, tag: str) -> bool:
+        """Lift the limit on ``tag`` (its slots go with it); False when there was none."""
+
+    @abc.abstractmethod
+    def concurrency_limits(self) -> list[ConcurrencyLimit]:
+        """Every limit with the slots held now, by tag."""
+
+    @abc.abstractmethod
+    def acquire_slots(
+        self,
+        tags: Collection[str],
+        *,
+        flow_run_id: str,
+        task_key: str,
+        map_index: int | None,
+        at: datetime,
+        stale_before: datetime,
+    ) -> list[str]:
+        """Take one slot of every limited tag in ``tags`` for task run ``task_key``
+        (``map_index``) of run ``flow_run_id``, all or none, in one atomic step: of concurrent
+        callers, no more than a limit's number hold its slots. Slots of runs that ended or whose
+        latest sign of life is older than ``stale_before`` are reclaimed first. A task run that
+        holds a slot of a tag already keeps it (acquiring again is harmless); tags without a
+        limit need none.
+
+        Returns:
+            The limited tags that had no free slot, sorted ([] when the task run may start).
+
+        Raises:
+            RunNotFoundError: no run has the id ``flow_run_id``.
+        """
+
+    @abc.abstractmethod
+    def release_slots(
+        self, flow_run_id: str, task_key: str | None = None, map_index: int | None = None
+    ) -> int:
+        """Give back the slots task run ``task_key`` (``map_index``) of run ``flow_run_id``
+        holds, or, with no ``task_key``, every slot of the run. How many were released."""
 
     # -- housekeeping --------------------------------------------------------------------------
 

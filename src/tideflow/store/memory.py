@@ -51,6 +51,13 @@ from tideflow.store.records import (
     as_utc,
     derive_task_runs,
 )
+from tideflow.store.slots import (
+    ConcurrencyLimit,
+    ConcurrencySlot,
+    check_limit_value,
+    check_tag,
+    stale,
+)
 
 __all__ = ["MemoryStore"]
 
@@ -80,6 +87,8 @@ class MemoryStore(RunStore):
         self._deployments: dict[str, DeploymentRecord] = {}
         self._events: list[Event] = []
         self._event_ids = itertools.count(1)
+        self._limits: dict[str, ConcurrencyLimit] = {}  # kept with slots=(); see _slots_held
+        self._slots_held: list[ConcurrencySlot] = []
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -191,6 +200,7 @@ class MemoryStore(RunStore):
             doomed = [run for run in self._runs.values() if _prunable(run, cutoff)]
             for run in doomed:
                 del self._runs[run.id]
+                self._slots_held = [s for s in self._slots_held if s.flow_run_id != run.id]
                 if run.deployment is not None:
                     del self._slots[(run.deployment, run.scheduled_start_time)]
                 for children in (self._task_states, self._logs, self._results):
@@ -301,6 +311,7 @@ class MemoryStore(RunStore):
         states: Collection[str] | None = None,
         since: datetime | None = None,
         limit: int | None = 50,
+        parent_run_id: str | None = None,
     ) -> list[FlowRunRecord]:
         check_limit(limit)
         since = None if since is None else as_utc(since, "since")
@@ -309,6 +320,7 @@ class MemoryStore(RunStore):
                 run
                 for run in self._runs.values()
                 if (flow is None or run.flow_name == flow)
+                and (parent_run_id is None or run.parent_run_id == parent_run_id)
                 and (deployment is None or run.deployment == deployment)
                 and (states is None or run.state in states)
                 and (since is None or run.scheduled_start_time >= since)
@@ -394,6 +406,90 @@ class MemoryStore(RunStore):
     def last_event_id(self) -> int:
         with self._locked():
             return self._events[-1].id or 0 if self._events else 0
+
+    # -- concurrency limits --------------------------------------------------------------------
+
+    def set_concurrency_limit(self, tag: str, limit: int, at: datetime) -> None:
+        record = ConcurrencyLimit(
+            tag=check_tag(tag), limit=check_limit_value(limit), updated_at=as_utc(at, "at")
+        )
+        with self._locked():
+            self._limits[tag] = record
+
+    def delete_concurrency_limit(self, tag: str) -> bool:
+        with self._locked():
+            if self._limits.pop(tag, None) is None:
+                return False
+            self._slots_held = [s for s in self._slots_held if s.tag != tag]
+            return True
+
+    def concurrency_limits(self) -> list[ConcurrencyLimit]:
+        with self._locked():
+            return [
+                replace(limit, slots=tuple(s for s in self._slots_held if s.tag == tag))
+                for tag, limit in sorted(self._limits.items())
+            ]
+
+    def acquire_slots(
+        self,
+        tags: Collection[str],
+        *,
+        flow_run_id: str,
+        task_key: str,
+        map_index: int | None,
+        at: datetime,
+        stale_before: datetime,
+    ) -> list[str]:
+        at = as_utc(at, "at")
+        stale_before = as_utc(stale_before, "stale_before")
+        with self._locked():
+            self._run(flow_run_id)
+            limited = sorted({tag for tag in tags if tag in self._limits})
+            if not limited:
+                return []
+            self._slots_held = [
+                s
+                for s in self._slots_held
+                if not stale(self._runs.get(s.flow_run_id), stale_before)
+            ]
+            unit = (flow_run_id, task_key, map_index)
+            mine = {
+                s.tag for s in self._slots_held if (s.flow_run_id, s.task_key, s.map_index) == unit
+            }
+            full = [
+                tag
+                for tag in limited
+                if tag not in mine
+                and sum(s.tag == tag for s in self._slots_held) >= self._limits[tag].limit
+            ]
+            if full:
+                return full
+            self._slots_held.extend(
+                ConcurrencySlot(
+                    tag=tag,
+                    flow_run_id=flow_run_id,
+                    task_key=task_key,
+                    map_index=map_index,
+                    acquired_at=at,
+                )
+                for tag in limited
+                if tag not in mine
+            )
+            return []
+
+    def release_slots(
+        self, flow_run_id: str, task_key: str | None = None, map_index: int | None = None
+    ) -> int:
+        with self._locked():
+            kept = [
+                s
+                for s in self._slots_held
+                if s.flow_run_id != flow_run_id
+                or (task_key is not None and (s.task_key, s.map_index) != (task_key, map_index))
+            ]
+            released = len(self._slots_held) - len(kept)
+            self._slots_held = kept
+            return released
 
     # -- housekeeping --------------------------------------------------------------------------
 

@@ -209,7 +209,9 @@ class FlowRunRecord:
     ``lateness`` is in seconds; ``attempts`` counts the attempts so far (retries included).
     ``timeout`` (seconds), ``retries`` and ``retry_delay`` (seconds) are the deployment's, taken
     when the run was created; ``deadline`` is when the current attempt times out (set by the
-    claim) and ``not_before`` when a retrying run may be claimed again.
+    claim) and ``not_before`` when a retrying run may be claimed again. A run started by a task
+    of another run (flows of flows) names that run in ``parent_run_id`` and the task (its key,
+    ``key[i]`` for a mapped child) in ``parent_task``.
     """
 
     id: str
@@ -232,9 +234,13 @@ class FlowRunRecord:
     retry_delay: float = 0.0
     deadline: datetime | None = None
     not_before: datetime | None = None
+    parent_run_id: str | None = None
+    parent_task: str | None = None
 
     def __post_init__(self) -> None:
         _text(self, "id", self.id)
+        _text(self, "parent_run_id", self.parent_run_id, optional=True)
+        _text(self, "parent_task", self.parent_task, optional=True)
         _text(self, "flow_name", self.flow_name)
         _text(self, "deployment", self.deployment, optional=True)
         _choice(self, "origin", self.origin, ORIGINS)

@@ -6,7 +6,8 @@ Tables (SQLAlchemy Core, portable between SQLite and PostgreSQL)::
     flows        name (pk), graph_hash, graph (JSON text)
     flow_runs    id (pk), flow_name, deployment, parameters (JSON text), scheduled_start_time,
                  start_time, end_time, state, state_message, lateness, host, pid, heartbeat,
-                 attempts, origin, timeout, retries, retry_delay, deadline, not_before;
+                 attempts, origin, timeout, retries, retry_delay, deadline, not_before,
+                 parent_run_id, parent_task (the run and task that started it, for a child run);
                  UNIQUE (deployment, scheduled_start_time): one run per deployment slot
     events       id (pk, never reused, in commit order), at, kind, name, flow_run_id ->
                  flow_runs (NULL for deployment and some action events), deployment, message,
@@ -18,6 +19,10 @@ Tables (SQLAlchemy Core, portable between SQLite and PostgreSQL)::
     results      id (pk), flow_run_id -> flow_runs, task_key, map_index, name, kind,
                  value (JSON text), number, timestamp
     deployments  name (pk), spec (JSON text), paused, created_at, updated_at, last_fire
+    concurrency_limits  tag (pk), "limit" (how many task runs with the tag may run at once),
+                 updated_at
+    concurrency_slots   id (pk), tag -> concurrency_limits, flow_run_id -> flow_runs, task_key,
+                 map_index, acquired_at: one row per slot a running task holds
 
 Task state changes are many (two or more per task run, tens of thousands for a large flow) and
 always read a whole run at a time, so they are kept packed: each batch the recorder writes is one
@@ -37,7 +42,8 @@ stored as TEXT, which every database reads the same way. Datetimes are stored in
 Versions. The ``meta`` table records which version of this layout a database has. Version 1 lacked
 ``flow_runs.heartbeat`` and ``results.number``; version 2 kept one ``task_states`` row per change
 and had no ``deployments``; version 3 kept task states in ``task_state_batches``, had no event
-log, no retry, timeout or origin columns, and called a claimed run ``Pending``;
+log, no retry, timeout or origin columns, and called a claimed run ``Pending``; version 4 had
+no parent link on runs and no concurrency limits;
 :data:`MIGRATIONS` maps each old version to the
 step that brings it one version up. :func:`ensure_schema` creates a fresh database, migrates an
 old one in a single transaction (all steps or none), and refuses a newer one with
@@ -140,10 +146,15 @@ flow_runs = sa.Table(
     sa.Column("retry_delay", sa.Float(), nullable=True),
     sa.Column("deadline", UTCDateTime(), nullable=True),
     sa.Column("not_before", UTCDateTime(), nullable=True),
+    # added in version 5: the run and the task of it that started this run (flows of flows).
+    # No foreign key: a child outlives the pruning of its parent, and SQLite cannot add one.
+    sa.Column("parent_run_id", sa.String(64), nullable=True),
+    sa.Column("parent_task", _NAME, nullable=True),
     # NULL deployments (ad-hoc runs) never collide: NULLs are distinct in UNIQUE constraints.
     # The constraint's index also serves `WHERE deployment = ?` lookups.
     sa.UniqueConstraint("deployment", "scheduled_start_time", name="uq_flow_runs_slot"),
     sa.Index("ix_flow_runs_newest", "scheduled_start_time", "start_time"),
+    sa.Index("ix_flow_runs_parent", "parent_run_id"),
 )
 
 
@@ -218,6 +229,32 @@ deployments = sa.Table(
     sa.Column("last_fire", UTCDateTime(), nullable=True),
 )
 
+concurrency_limits = sa.Table(
+    "concurrency_limits",
+    metadata,
+    sa.Column("tag", _NAME, primary_key=True),
+    sa.Column("limit", sa.Integer(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+concurrency_slots = sa.Table(
+    "concurrency_slots",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column(
+        "tag",
+        _NAME,
+        sa.ForeignKey("concurrency_limits.tag", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    _run_id(),
+    sa.Column("task_key", _NAME, nullable=False),
+    sa.Column("map_index", sa.Integer(), nullable=True),
+    sa.Column("acquired_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_concurrency_slots_tag", "tag"),
+    sa.Index("ix_concurrency_slots_run", "flow_run_id"),
+)
+
 _SCHEMA_LOCK = 0x7469_6465_666C_6F77 & 0x7FFF_FFFF_FFFF_FFFF  # "tideflow", as a bigint
 
 STORE_TABLES = (
@@ -229,6 +266,8 @@ STORE_TABLES = (
     "logs",
     "results",
     "deployments",
+    "concurrency_limits",
+    "concurrency_slots",
 )
 
 _EVENTS_LOCK = _SCHEMA_LOCK - 1
@@ -364,10 +403,23 @@ def _v3_to_v4(conn: Connection) -> None:
     conn.exec_driver_sql("DROP TABLE task_state_batches")
 
 
+def _v4_to_v5(conn: Connection) -> None:
+    """Add the parent link of child runs (``flow_runs.parent_run_id``, ``parent_task``) and
+    the concurrency limit tables."""
+    _add_column(conn, flow_runs.c.parent_run_id)
+    _add_column(conn, flow_runs.c.parent_task)
+    for index in flow_runs.indexes:
+        if index.name == "ix_flow_runs_parent":
+            index.create(conn)
+    concurrency_limits.create(conn)
+    concurrency_slots.create(conn)
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _v1_to_v2,
     2: _v2_to_v3,
     3: _v3_to_v4,
+    4: _v4_to_v5,
 }
 """``MIGRATIONS[n]`` brings a version-``n`` database to version ``n + 1``."""
 

@@ -64,6 +64,8 @@ from tideflow.store.records import (
 )
 from tideflow.store.schema import (
     UTCDateTime,
+    concurrency_limits,
+    concurrency_slots,
     deployments,
     ensure_schema,
     events,
@@ -76,6 +78,7 @@ from tideflow.store.schema import (
     micros,
     results,
 )
+from tideflow.store.slots import ConcurrencyLimit, ConcurrencySlot, check_limit_value, check_tag
 
 __all__ = ["SQLStore"]
 
@@ -400,9 +403,12 @@ class SQLStore(RunStore):
         states: Collection[str] | None = None,
         since: datetime | None = None,
         limit: int | None = 50,
+        parent_run_id: str | None = None,
     ) -> list[FlowRunRecord]:
         check_limit(limit)
         query = sa.select(flow_runs)
+        if parent_run_id is not None:
+            query = query.where(flow_runs.c.parent_run_id == parent_run_id)
         if flow is not None:
             query = query.where(flow_runs.c.flow_name == flow)
         if deployment is not None:
@@ -634,6 +640,144 @@ class SQLStore(RunStore):
     def last_event_id(self) -> int:
         with self._read() as conn:
             return int(conn.scalar(sa.select(sa.func.max(events.c.id))) or 0)
+
+    # -- concurrency limits --------------------------------------------------------------------
+
+    def set_concurrency_limit(self, tag: str, limit: int, at: datetime) -> None:
+        values = {
+            "limit": check_limit_value(limit),
+            "updated_at": as_utc(at, "at"),
+        }
+        check_tag(tag)
+        update = concurrency_limits.update().where(concurrency_limits.c.tag == tag)
+        for attempt in range(2):
+            try:
+                with self._write() as conn:
+                    if conn.execute(update.values(values)).rowcount == 0:
+                        conn.execute(concurrency_limits.insert().values(tag=tag, **values))
+                return
+            except sa.exc.IntegrityError:
+                if attempt:  # another process inserted it between our UPDATE and INSERT
+                    raise
+
+    def delete_concurrency_limit(self, tag: str) -> bool:
+        with self._write() as conn:
+            # The slots go with it (ON DELETE CASCADE).
+            delete = concurrency_limits.delete().where(concurrency_limits.c.tag == tag)
+            return bool(conn.execute(delete).rowcount)
+
+    def concurrency_limits(self) -> list[ConcurrencyLimit]:
+        columns = [c for c in concurrency_slots.c if c.name != "id"]
+        with self._read() as conn:
+            limits = conn.execute(
+                sa.select(concurrency_limits).order_by(concurrency_limits.c.tag)
+            ).all()
+            held = conn.execute(sa.select(*columns).order_by(concurrency_slots.c.id)).all()
+        slots = [ConcurrencySlot(**row._mapping) for row in held]
+        return [
+            ConcurrencyLimit(
+                tag=row.tag,
+                limit=row.limit,
+                updated_at=row.updated_at,
+                slots=tuple(slot for slot in slots if slot.tag == row.tag),
+            )
+            for row in limits
+        ]
+
+    def acquire_slots(
+        self,
+        tags: Collection[str],
+        *,
+        flow_run_id: str,
+        task_key: str,
+        map_index: int | None,
+        at: datetime,
+        stale_before: datetime,
+    ) -> list[str]:
+        at = as_utc(at, "at")
+        cutoff = _utc(as_utc(stale_before, "stale_before"))
+        wanted = sorted(set(tags))
+        if not wanted:
+            return []
+        slot_tag = concurrency_slots.c.tag
+        alive = sa.func.coalesce(
+            flow_runs.c.heartbeat, flow_runs.c.start_time, flow_runs.c.scheduled_start_time
+        )
+        gone = sa.select(flow_runs.c.id).where(
+            sa.or_(flow_runs.c.state.in_(_FINISHED), alive < cutoff)
+        )
+        with self._write() as conn:
+            # Locking the limits' rows makes acquirers of one tag take turns (PostgreSQL; the
+            # SQLite write lock already does): each counts the slots the one before it left.
+            query = sa.select(concurrency_limits).where(concurrency_limits.c.tag.in_(wanted))
+            limits = {row.tag: row.limit for row in conn.execute(query.with_for_update())}
+            if not limits:
+                if not self._exists(conn, flow_run_id):
+                    raise run_not_found(flow_run_id)
+                return []
+            if not self._exists(conn, flow_run_id):
+                raise run_not_found(flow_run_id)
+            conn.execute(
+                concurrency_slots.delete().where(
+                    slot_tag.in_(list(limits)), concurrency_slots.c.flow_run_id.in_(gone)
+                )
+            )
+            counts: dict[str, int] = dict(
+                conn.execute(
+                    sa.select(slot_tag, sa.func.count())
+                    .where(slot_tag.in_(list(limits)))
+                    .group_by(slot_tag)
+                ).all()
+            )
+            index = (
+                concurrency_slots.c.map_index.is_(None)
+                if map_index is None
+                else concurrency_slots.c.map_index == map_index
+            )
+            mine = set(
+                conn.scalars(
+                    sa.select(slot_tag).where(
+                        concurrency_slots.c.flow_run_id == flow_run_id,
+                        concurrency_slots.c.task_key == task_key,
+                        index,
+                    )
+                )
+            )
+            full = sorted(
+                tag
+                for tag, limit in limits.items()
+                if tag not in mine and counts.get(tag, 0) >= limit
+            )
+            if full:
+                return full
+            rows = [
+                {
+                    "tag": tag,
+                    "flow_run_id": flow_run_id,
+                    "task_key": task_key,
+                    "map_index": map_index,
+                    "acquired_at": at,
+                }
+                for tag in sorted(limits)
+                if tag not in mine
+            ]
+            if rows:
+                conn.execute(concurrency_slots.insert(), rows)
+            return []
+
+    def release_slots(
+        self, flow_run_id: str, task_key: str | None = None, map_index: int | None = None
+    ) -> int:
+        delete = concurrency_slots.delete().where(concurrency_slots.c.flow_run_id == flow_run_id)
+        if task_key is not None:
+            delete = delete.where(
+                concurrency_slots.c.task_key == task_key,
+                concurrency_slots.c.map_index.is_(None)
+                if map_index is None
+                else concurrency_slots.c.map_index == map_index,
+            )
+        with self._write() as conn:
+            return int(conn.execute(delete).rowcount)
 
     # -- housekeeping --------------------------------------------------------------------------
 

@@ -109,6 +109,9 @@ def events_of(run: FlowRunRecord, change: Change, at: datetime) -> list[Event]:
 def created_event(run: FlowRunRecord) -> Event:
     """The ``flow_run`` event of a run being recorded (in whatever state it starts)."""
     data: dict[str, Any] = {"from": None, "attempts": run.attempts, "origin": run.origin}
+    if run.parent_run_id is not None:
+        data["parent_run_id"] = run.parent_run_id
+        data["parent_task"] = run.parent_task
     return Event(
         kind="flow_run",
         name=run.state,
