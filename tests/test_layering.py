@@ -45,6 +45,10 @@ LAYERS: dict[str, int] = {
     "tideflow.deployments": 3,
     "tideflow.planner": 3,
     "tideflow.actions": 3,
+    "tideflow.limits": 3,
+    "tideflow.tasks": 1,  # the package; what each module of it builds on is listed below
+    "tideflow.tasks.prefect": 3,
+    "tideflow.tasks.tideflow": 3,
     "tideflow.cli": 4,
     "tideflow.reference": 4,  # an application on Tideflow: nothing in tideflow imports it
     "tideflow": 4,  # the package root only re-exports

@@ -21,6 +21,7 @@ from tideflow.states import (
     Mapped,
     Paused,
     Pending,
+    Queued,
     Retrying,
     Running,
     Scheduled,
@@ -51,6 +52,7 @@ TRUE_PREDICATES: dict[type[State], set[str]] = {
     Retrying: {"is_pending", "is_scheduled", "is_retrying"},
     Paused: {"is_pending", "is_scheduled", "is_paused"},
     Claimed: {"is_pending"},
+    Queued: {"is_pending", "is_queued"},
     Running: {"is_running"},
     Cancelling: {"is_running"},
     Success: {"is_finished", "is_successful"},
@@ -176,7 +178,7 @@ def test_an_invalid_transition_names_both_states_and_what_is_allowed() -> None:
         InvalidTransition,
         match=re.escape(
             "a run cannot move from Retrying to Success; allowed from Retrying: "
-            "['Cancelled', 'Running', 'Skipped', 'TriggerFailed']"
+            "['Cancelled', 'Queued', 'Running', 'Skipped', 'TriggerFailed']"
         ),
     ):
         check_transition(Retrying(), Success())

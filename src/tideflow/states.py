@@ -5,6 +5,7 @@ The hierarchy carries the meaning, as in Prefect 1, so every predicate is an ``i
     State
     ├── Pending ─┬─ Scheduled ─┬─ Retrying        (waiting for a retry; still pending)
     │            │             └─ Paused          (waiting for manual approval)
+    │            ├─ Queued                        (ready; waiting for a concurrency slot)
     │            └─ Claimed                       (flow runs only: a process was named)
     ├── Running ─── Cancelling                    (flow runs only: being stopped)
     └── Finished
@@ -41,6 +42,7 @@ __all__ = [
     "Mapped",
     "Paused",
     "Pending",
+    "Queued",
     "Retrying",
     "Running",
     "Scheduled",
@@ -142,6 +144,9 @@ class State:
     def is_crashed(self) -> bool:
         return isinstance(self, Crashed)
 
+    def is_queued(self) -> bool:
+        return isinstance(self, Queued)
+
 
 class Pending(State):
     """Not started: waiting for upstream tasks."""
@@ -195,6 +200,13 @@ class Paused(Scheduled):
     """Waiting for manual approval (the ``manual_only`` trigger)."""
 
     color = "#800000"
+    __slots__ = ()
+
+
+class Queued(Pending):
+    """Ready to run, waiting for a free slot of a concurrency limit on one of its tags."""
+
+    color = "#fff9ae"
     __slots__ = ()
 
 
@@ -302,9 +314,10 @@ _FINAL_FROM_PENDING: frozenset[type[State]] = frozenset(
     {Skipped, TriggerFailed, Cached, Cancelled, Failed, Mapped, Success, Crashed}
 )
 TRANSITIONS: dict[type[State], frozenset[type[State]]] = {
-    Pending: frozenset({Scheduled, Running, Paused}) | _FINAL_FROM_PENDING,
-    Scheduled: frozenset({Running, Pending, Paused}) | _FINAL_FROM_PENDING,
-    Retrying: frozenset({Running, Cancelled, Skipped, TriggerFailed}),
+    Pending: frozenset({Scheduled, Running, Paused, Queued}) | _FINAL_FROM_PENDING,
+    Scheduled: frozenset({Running, Pending, Paused, Queued}) | _FINAL_FROM_PENDING,
+    Queued: frozenset({Running, Pending}) | _FINAL_FROM_PENDING,
+    Retrying: frozenset({Running, Cancelled, Skipped, TriggerFailed, Queued}),
     Paused: frozenset({Running, Pending, Cancelled}) | _FINAL_FROM_PENDING,
     Running: frozenset(
         {

@@ -6,7 +6,8 @@ status 1. The run-history commands (``runs``, ``runs show``, ``logs``, ``metrics
 read the store :func:`tideflow.store.open_store` opens. ``serve`` runs the scheduler service;
 ``deploy``, ``deployments``, ``pause``, ``resume``, ``trigger``, ``delete`` and ``backfill``
 manage the deployments it runs, which live in that store (a SQL one); ``cancel`` and ``retry``
-act on one run; ``events`` prints (and follows) the store's event log.
+act on one run; ``events`` prints (and follows) the store's event log; ``limits`` sets, lists
+and deletes concurrency limits by task tag.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from tideflow.cli.deployments import (
     trigger_command,
 )
 from tideflow.cli.events import events_command
+from tideflow.cli.limits import limits_app
 from tideflow.cli.logs import logs_command
 from tideflow.cli.metrics import metrics_command
 from tideflow.cli.prune import prune_command
@@ -63,6 +65,7 @@ def _root() -> None:
 
 
 app.add_typer(schedule_app, name="schedule")
+app.add_typer(limits_app, name="limits")
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Final
 from tideflow.clock import SYSTEM_CLOCK, Clock
 from tideflow.engine import scheduled
 from tideflow.engine.flow_runner import FlowRunner
+from tideflow.engine.limits import SlotGate
 from tideflow.engine.logs import ensure_handler, flow_logger
 from tideflow.engine.observers import FlowRunInfo, RunObserver
 from tideflow.engine.parameters import resolve_parameters
@@ -130,7 +131,8 @@ def run_once(
 
         watchers.append(StoreRecorder(recording_into, deployment=deployment, claimed=claimed))
     chosen = executor or flow.executor or LocalExecutor()
-    return FlowRunner(flow, chosen, info, clock, watchers).run()
+    gate = SlotGate.for_run(recording_into, flow, run_id, clock.now)
+    return FlowRunner(flow, chosen, info, clock, watchers, gate).run()
 
 
 def _resolve_store(store: RunStore | _Default | None) -> RunStore | None:

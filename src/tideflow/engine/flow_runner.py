@@ -33,6 +33,7 @@ from typing import Any, cast
 
 from tideflow.clock import Clock
 from tideflow.context import use_context
+from tideflow.engine.limits import POLL_SECONDS, SlotGate
 from tideflow.engine.logs import flow_logger
 from tideflow.engine.observers import FlowRunInfo, RunObserver
 from tideflow.engine.readiness import Readiness, Unit
@@ -47,6 +48,7 @@ from tideflow.states import (
     Mapped,
     Paused,
     Pending,
+    Queued,
     Retrying,
     Running,
     State,
@@ -78,8 +80,13 @@ class FlowRunner:
         run: FlowRunInfo,
         clock: Clock,
         observers: Sequence[RunObserver] = (),
+        gate: SlotGate | None = None,
     ) -> None:
         self.flow = flow
+        self._gate = gate  # concurrency limits (engine/limits.py); None: no limited tag
+        self._queued: list[Unit] = []  # ready units waiting for a slot
+        self._full: set[str] = set()  # tags found full in this pass over the ready units
+        self._told_queued: set[Unit] = set()
         self.executor = executor
         self.run_info = run
         self.clock = clock
@@ -115,6 +122,9 @@ class FlowRunner:
         except BaseException as exc:  # Ctrl-C, SIGTERM or an executor failure: record, re-raise
             self._finish(state, self._interrupted(ready, exc))
             raise
+        finally:
+            if self._gate is not None:
+                self._gate.release_all()
         return self._finish(state, self._final_state(ready), announce=True)
 
     # -- the loop ----------------------------------------------------------------------------
@@ -123,9 +133,13 @@ class FlowRunner:
         clock = self.clock
         while True:
             self._submit_ready(ready)
-            if not ready.running and not ready.retries:
+            if not ready.running and not ready.retries and not self._queued:
                 return
             timeout = ready.seconds_to_next_retry(clock.now())
+            if self._queued:
+                if not self._full:  # a slot came free in this process: ask again at once
+                    continue
+                timeout = POLL_SECONDS if timeout is None else min(timeout, POLL_SECONDS)
             if ready.running:
                 item = clock.wait(self._done, timeout)
                 if item is not None:
@@ -135,6 +149,9 @@ class FlowRunner:
             ready.ready.extend(ready.due_retries(clock.now()))
 
     def _submit_ready(self, ready: Readiness) -> None:
+        if self._gate is not None:
+            self._submit_gated(ready, self._gate)
+            return
         if not self._chained:
             while ready.ready:
                 self._submit_one(ready, ready.ready.popleft())
@@ -150,6 +167,52 @@ class FlowRunner:
                 self._handles[unit] = future
                 ready.submitted(unit)
                 self._when_done(unit, future)
+
+    def _submit_gated(self, ready: Readiness, gate: SlotGate) -> None:
+        """:meth:`_submit_ready` for a run with concurrency limits: a unit with a limited tag
+        is submitted once it holds a slot of each; the others wait in ``_queued``, told
+        ``Queued``, and are asked for again on the next pass (see engine/limits.py)."""
+        ready.ready.extendleft(reversed(self._queued))  # the longest waiting ask first
+        self._queued.clear()
+        self._full.clear()
+        if not self._chained:  # units may finish at once and release others: one by one
+            while ready.ready:
+                unit = ready.ready.popleft()
+                if self._admitted(unit, gate):
+                    self._submit_one(ready, unit)
+            return
+        while ready.ready:
+            units = []
+            while ready.ready:
+                unit = ready.ready.popleft()
+                if self._admitted(unit, gate):
+                    units.append(unit)
+            calls = [self._call_args(ready, u) for u in units]
+            futures = self.executor.submit_many(run_unit, calls)
+            for unit, future in zip(units, futures, strict=True):
+                self._handles[unit] = future
+                ready.submitted(unit)
+                self._when_done(unit, future)
+
+    def _admitted(self, unit: Unit, gate: SlotGate) -> bool:
+        """Whether ``unit`` may be submitted now: it needs no slot, or it got its slots."""
+        key, _ = unit
+        tags = gate.tags(key, self.flow.task(key))
+        if not tags:
+            return True
+        full = sorted(tags & self._full) or gate.acquire(unit, tags)
+        if not full:
+            self._told_queued.discard(unit)
+            return True
+        self._full.update(full)
+        self._queued.append(unit)
+        if unit not in self._told_queued:
+            self._told_queued.add(unit)
+            queued = Queued(gate.describe(full), timestamp=self.clock.now())
+            self.history.setdefault(unit_name(unit), []).append(queued)
+            self._tell(unit, [queued])
+            flow_logger().info("Task %s: %s", unit_name(unit), queued.message)
+        return False
 
     def _submit_one(self, ready: Readiness, unit: Unit) -> None:
         future = self.executor.submit(run_unit, *self._call_args(ready, unit))
@@ -222,6 +285,9 @@ class FlowRunner:
             self._complete(ready, unit, states)
 
     def _complete(self, ready: Readiness, unit: Unit, states: list[State]) -> None:
+        if self._gate is not None:
+            self._gate.release(unit)
+            self._full.clear()
         self.history.setdefault(unit_name(unit), []).extend(states)
         told = self._told.pop(unit, 0) if self._live else 0
         self._tell(unit, states[told:] if told else states)
