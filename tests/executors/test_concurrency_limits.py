@@ -33,7 +33,8 @@ def test_a_limited_tag_runs_one_at_a_time_and_waits_visibly(
         queued = [unit for unit, states in history.items() if any(s.is_queued() for s in states)]
         recorded = {t.state for t in store.task_states(state.context["flow_run_id"])}
         if executor.__class__.__name__ != "LocalExecutor":  # one task at a time anyway
-            assert queued and "Queued" in recorded
+            assert queued
+            assert "Queued" in recorded
             waiting = next(s for s in history[queued[0]] if s.is_queued())
             assert waiting.message == "Waiting for a free slot of concurrency limit 'db' (limit 1)."
         assert [limit.in_use for limit in store.concurrency_limits()] == [0]
