@@ -46,6 +46,7 @@ LAYERS: dict[str, int] = {
     "tideflow.planner": 3,
     "tideflow.actions": 3,
     "tideflow.limits": 3,
+    "tideflow.subflows": 3,
     "tideflow.tasks": 1,  # the package; what each module of it builds on is listed below
     "tideflow.tasks.prefect": 3,
     "tideflow.tasks.tideflow": 3,

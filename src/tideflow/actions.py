@@ -15,7 +15,8 @@ whose message says what was wrong and what to do instead.
   like triggers, backfilled runs wait their turn rather than being skipped;
 - :func:`delete`: forget a deployment, cancelling its waiting runs (its history stays);
 - :func:`cancel`: a waiting run ends ``Cancelled`` at once, a running one is stopped by a live
-  service (its whole process tree) and ends ``Cancelled``;
+  service (its whole process tree) and ends ``Cancelled``; the unfinished runs it started
+  (flows of flows) are cancelled with it;
 - :func:`retry`: a failed run gets another attempt.
 
 >>> from datetime import UTC
@@ -30,6 +31,7 @@ whose message says what was wrong and what to do instead.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -94,9 +96,11 @@ def new_run(
     origin: Origin = "schedule",
     run_id: str | None = None,
     parameters: Mapping[str, Any] | None = None,
+    parent: tuple[str, str] | None = None,
 ) -> FlowRunRecord:
     """A waiting (``Scheduled``) run of ``deployment`` for ``scheduled``, carrying the
-    deployment's timeout and retries as they are now."""
+    deployment's timeout and retries as they are now; ``parent`` is the run and task that
+    started it, if any."""
     return FlowRunRecord(
         id=run_id or str(uuid.uuid4()),
         flow_name=deployment.name,  # the run's process records the flow's own name
@@ -115,6 +119,8 @@ def new_run(
         timeout=None if deployment.timeout is None else deployment.timeout.total_seconds(),
         retries=deployment.retries,
         retry_delay=deployment.retry_delay.total_seconds(),
+        parent_run_id=None if parent is None else parent[0],
+        parent_task=None if parent is None else parent[1],
     )
 
 
@@ -229,10 +235,13 @@ def trigger(
     parameters: Mapping[str, Any] | None = None,
     *,
     at: datetime,
+    parent: tuple[str, str] | None = None,
+    run_name: str | None = None,
 ) -> FlowRunRecord:
     """Add a run of deployment ``name`` at ``at``, its parameters replaced by ``parameters``.
     A live service starts it as soon as the deployment has room (it is never skipped); a
-    paused deployment's run waits for the resume.
+    paused deployment's run waits for the resume. ``parent`` (run id, task) links a run that a
+    task of another run started (flows of flows); ``run_name`` is kept in the action's event.
 
     Raises:
         DeploymentNotFoundError: no deployment is called ``name``.
@@ -242,12 +251,15 @@ def trigger(
         # A run per (deployment, scheduled time): a trigger at the very instant of another
         # run takes the free microsecond before it instead (so it is due at once).
         when = at - timedelta(microseconds=nudge)
-        run = new_run(deployment, when, origin="trigger", parameters=parameters)
+        run = new_run(deployment, when, origin="trigger", parameters=parameters, parent=parent)
         try:
             store.create_flow_run(run)
         except DuplicateRunError:
             continue
-        _record_action(store, "trigger", at, run, {"parameters": dict(parameters or {})})
+        data: dict[str, Any] = {"parameters": dict(parameters or {})}
+        if run_name is not None:
+            data["run_name"] = run_name
+        _record_action(store, "trigger", at, run, data)
         return run
     raise ActionError(f"deployment {name!r} already has {TRIGGER_NUDGES} runs at {at}; try again")
 
@@ -305,7 +317,8 @@ def cancel(
 ) -> FlowRunRecord:
     """Cancel run ``run_id`` (any unique id prefix): a waiting or paused one ends ``Cancelled``
     now; a claimed or running one becomes ``Cancelling`` and a live service stops its process
-    tree, then records it ``Cancelled``. The run as it is after the request.
+    tree, then records it ``Cancelled``. The unfinished runs it started (child runs of flows
+    of flows) are cancelled the same way. The run as it is after the request.
 
     Raises:
         RunNotFoundError, AmbiguousRunError: ``run_id`` names no run, or several.
@@ -320,6 +333,10 @@ def cancel(
             raise ActionError(f"run {run.id} is already being cancelled")
         raise ActionError(f"run {run.id} is already {current.state}; there is nothing to cancel")
     _record_action(store, "cancel", at, changed, {"reason": why})
+    for child in store.list_flow_runs(parent_run_id=changed.id, limit=None):
+        if not child.is_finished and child.state != lifecycle.CANCELLING:
+            with contextlib.suppress(ActionError):  # it finished or was cancelled meanwhile
+                cancel(store, child.id, at=at, reason=f"Cancelled with its parent run {run.id}.")
     return changed
 
 

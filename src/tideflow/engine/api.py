@@ -31,6 +31,7 @@ from tideflow.engine.logs import ensure_handler, flow_logger
 from tideflow.engine.observers import FlowRunInfo, RunObserver
 from tideflow.engine.parameters import resolve_parameters
 from tideflow.engine.progress import ProgressBar, progress_wanted
+from tideflow.engine.run_stores import STORE_URL_KEY, registered, url_of
 from tideflow.executors.base import Executor
 from tideflow.executors.local import LocalExecutor
 from tideflow.flow import Flow
@@ -106,11 +107,13 @@ def run_once(
     store: RunStore | _Default | None = DEFAULT_STORE,
     deployment: str | None = None,
     claimed: bool = False,
+    parent: tuple[str, str] | None = None,
 ) -> State:
     """One run of ``flow`` with already-checked ``parameters``, recorded in ``store``.
 
     ``deployment`` names the deployment the run belongs to; ``claimed`` says its row already
     exists with id ``flow_run_id`` (the service created it) and is moved to Running.
+    ``parent`` names the run and task that started this one (flows of flows).
     """
     ensure_handler()
     clock = clock or SYSTEM_CLOCK
@@ -129,10 +132,16 @@ def run_once(
     if recording_into is not None:
         from tideflow.engine.recording import StoreRecorder
 
-        watchers.append(StoreRecorder(recording_into, deployment=deployment, claimed=claimed))
+        watchers.append(
+            StoreRecorder(recording_into, deployment=deployment, claimed=claimed, parent=parent)
+        )
+        url = url_of(recording_into)
+        if url is not None:
+            info.context.setdefault(STORE_URL_KEY, url)
     chosen = executor or flow.executor or LocalExecutor()
     gate = SlotGate.for_run(recording_into, flow, run_id, clock.now)
-    return FlowRunner(flow, chosen, info, clock, watchers, gate).run()
+    with registered(run_id, recording_into):
+        return FlowRunner(flow, chosen, info, clock, watchers, gate).run()
 
 
 def _resolve_store(store: RunStore | _Default | None) -> RunStore | None:

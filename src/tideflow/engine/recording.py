@@ -118,13 +118,20 @@ class StoreRecorder(RunObserver):
         claimed: the run's row already exists (a service created it and claimed it for this
             process): take it over instead of creating it. If it is not claimed for this
             process, the run does not start (:class:`RunNotClaimedError`).
+        parent: the run and task (key, ``key[i]`` for a mapped child) that started this run.
     """
 
     def __init__(
-        self, store: RunStore, *, deployment: str | None = None, claimed: bool = False
+        self,
+        store: RunStore,
+        *,
+        deployment: str | None = None,
+        claimed: bool = False,
+        parent: tuple[str, str] | None = None,
     ) -> None:
         self.store = store
         self.deployment = deployment
+        self.parent = parent
         self.claimed = claimed
         self._writer: RunWriter | None = None
         self._logs: _LogForwarder | None = None
@@ -166,6 +173,8 @@ class StoreRecorder(RunObserver):
                     host=HOST,
                     pid=os.getpid(),
                     heartbeat=run.started_at,
+                    parent_run_id=None if self.parent is None else self.parent[0],
+                    parent_task=None if self.parent is None else self.parent[1],
                 )
             )
         except StoreError as exc:
