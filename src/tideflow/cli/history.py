@@ -203,6 +203,8 @@ def run_json(run: FlowRunRecord) -> dict[str, Any]:
         "pid": run.pid,
         "heartbeat": iso(run.heartbeat),
         "attempts": run.attempts,
+        "parent_run_id": run.parent_run_id,
+        "parent_task": run.parent_task,
     }
 
 

@@ -176,17 +176,24 @@ def show_command(
     with history_store() as store:
         run = store.get_flow_run(run_id)
         tasks = store.task_runs(run.id)
+        children = store.list_flow_runs(parent_run_id=run.id, limit=None)
     if as_json:
-        print_json({**run_json(run), "tasks": [task_json(task) for task in tasks]})
+        print_json(
+            {
+                **run_json(run),
+                "child_runs": [child.id for child in reversed(children)],
+                "tasks": [task_json(task) for task in tasks],
+            }
+        )
         return
-    console.print(_details(run))
+    console.print(_details(run, children))
     if tasks:
         console.print(task_table([_task_row(task) for task in tasks], title="Tasks"))
     else:
         console.print("No task states recorded.", highlight=False)
 
 
-def _details(run: FlowRunRecord) -> Table:
+def _details(run: FlowRunRecord, children: list[FlowRunRecord]) -> Table:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
@@ -207,6 +214,16 @@ def _details(run: FlowRunRecord) -> Table:
         ("Host", plain(run.host or "-")),
         ("PID", str(run.pid)),
     ]
+    if run.parent_run_id is not None:
+        started_by = f"run {run.parent_run_id} task {plain(run.parent_task or '-')}"
+        rows.insert(3, ("Started by", started_by))
+    if children:
+        started = ", ".join(
+            f"{child.id} ({plain(child.deployment or child.flow_name)}, "
+            f"{styled_state(child.state)})"
+            for child in reversed(children)  # oldest first
+        )
+        rows.insert(3, ("Started runs", started))
     for label, value in rows:
         grid.add_row(label, value)
     return grid
