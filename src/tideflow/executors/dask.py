@@ -8,11 +8,15 @@ where, see :func:`local_only`), applies ``adapt_kwargs`` when given, logs the da
 (where it really listens), and closes client and cluster when the run ends, also when it fails
 or is interrupted, so no process outlives the run. Tasks travel to workers with Dask's
 cloudpickle serialisation; what they log is sent back and logged by the driver, so it appears in
-the flow run's log like local output.
+the flow run's log like local output. A task tagged ``dask-resource:NAME=AMOUNT`` runs only on
+workers that have that resource (see :data:`RESOURCE_TAG`). ``client_kwargs`` go to
+``distributed.Client``; as in Prefect 1 the client is not made the process's default client
+unless they say ``set_as_default=True``.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import socket
@@ -167,7 +171,8 @@ class DaskExecutor(Executor):
                 target = stack.enter_context(self._create_cluster())
                 if self.adapt_kwargs:
                     target.adapt(**self.adapt_kwargs)
-            client = Client(target, set_as_default=False, **self.client_kwargs)  # type: ignore[no-untyped-call]
+            options = {"set_as_default": False, **self.client_kwargs}
+            client = Client(target, **options)  # type: ignore[no-untyped-call]
             stack.enter_context(client)
             log.info(
                 "Dask dashboard: %s",
@@ -217,9 +222,29 @@ class DaskExecutor(Executor):
         if not calls:
             return []
         keys = [self._key(fn, args) for args in calls]
-        columns = list(zip(*(_to_dask(args) for args in calls), strict=True))
-        inner = self.client.map(run_remote, [fn] * len(calls), *columns, key=keys, pure=False)
-        return [DaskFuture(f, self._watcher) for f in inner]
+        wanted = [_resources_of(args) for args in calls]
+        if not any(wanted):  # the common case: one message for the whole batch
+            columns = list(zip(*(_to_dask(args) for args in calls), strict=True))
+            inner = self.client.map(run_remote, [fn] * len(calls), *columns, key=keys, pure=False)
+            return [DaskFuture(f, self._watcher) for f in inner]
+        # Tasks that need worker resources go in one map per set of resources.
+        groups: dict[tuple[tuple[str, float], ...], list[int]] = {}
+        for i, resources in enumerate(wanted):
+            groups.setdefault(tuple(sorted((resources or {}).items())), []).append(i)
+        futures: list[Any] = [None] * len(calls)
+        for resources_key, indices in groups.items():
+            columns = list(zip(*(_to_dask(calls[i]) for i in indices), strict=True))
+            inner = self.client.map(
+                run_remote,
+                [fn] * len(indices),
+                *columns,
+                key=[keys[i] for i in indices],
+                pure=False,
+                resources=dict(resources_key) or None,
+            )
+            for i, future in zip(indices, inner, strict=True):
+                futures[i] = DaskFuture(future, self._watcher)
+        return futures
 
     def state_relay(self) -> Callable[[Any], object]:
         return relay_to_dask
@@ -235,6 +260,46 @@ class DaskExecutor(Executor):
     def __repr__(self) -> str:
         where = self.address or self.cluster_class or "LocalCluster"
         return f"DaskExecutor({where!r})"
+
+
+RESOURCE_TAG = "dask-resource:"
+"""A task tag ``dask-resource:NAME=AMOUNT`` asks for ``AMOUNT`` of worker resource ``NAME``: Dask
+runs the task only on workers started with that resource (``--resources "GPU=1"``, or
+``LocalCluster(resources={"GPU": 1})``), and no more such tasks at once than it has."""
+
+
+@functools.lru_cache(maxsize=1024)
+def dask_resources(tags: frozenset[str], owner: str = "a task") -> dict[str, float]:
+    """The worker resources ``tags`` ask for (see :data:`RESOURCE_TAG`); {} when none.
+
+    Raises:
+        ValueError: a ``dask-resource:`` tag is not ``NAME=AMOUNT`` with a number >= 0.
+    """
+    found: dict[str, float] = {}
+    for tag in tags:
+        if not tag.startswith(RESOURCE_TAG):
+            continue
+        name, sep, amount = tag.removeprefix(RESOURCE_TAG).partition("=")
+        try:
+            value = float(amount)
+        except ValueError:
+            value = -1.0
+        if not sep or not name.strip() or not value >= 0:
+            raise ValueError(
+                f"{owner}: tag {tag!r} is not {RESOURCE_TAG}NAME=AMOUNT with a number >= 0; "
+                f"write it as e.g. '{RESOURCE_TAG}GPU=1'"
+            )
+        found[name.strip()] = value
+    return found
+
+
+def _resources_of(args: tuple[Any, ...]) -> dict[str, float] | None:
+    """The resources the unit of ``run_unit`` arguments ``args`` needs, if any."""
+    task = getattr(args[0], "task", None) if args else None
+    tags = getattr(task, "tags", None)
+    if not tags:
+        return None
+    return dask_resources(tags, f"task {getattr(task, 'name', '?')!r}") or None
 
 
 def relay_to_dask(state: Any) -> None:
