@@ -314,6 +314,8 @@ def test_runs_json_is_a_plain_array_of_runs(many_states: RunStore) -> None:
         "pid": 4242,
         "heartbeat": None,
         "attempts": 1,
+        "parent_run_id": None,
+        "parent_task": None,
     }
 
 
