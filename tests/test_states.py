@@ -114,6 +114,10 @@ def test_the_base_classes_answer_no_to_every_outcome() -> None:
         (Pending, TriggerFailed),
         (Pending, Cached),
         (Pending, Cancelled),
+        (Pending, Queued),  # ready, waiting for a concurrency slot
+        (Retrying, Queued),
+        (Queued, Running),
+        (Queued, Cancelled),
         (Scheduled, Running),
         (Scheduled, Pending),
         (Retrying, Running),
