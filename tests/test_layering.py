@@ -27,6 +27,7 @@ LAYERS: dict[str, int] = {
     "tideflow.signals": 0,
     "tideflow.durations": 0,
     "tideflow.lifecycle": 0,
+    "tideflow.configuration": 0,
     "tideflow.context": 1,
     "tideflow.graph": 1,
     "tideflow.task": 1,
@@ -37,10 +38,15 @@ LAYERS: dict[str, int] = {
     "tideflow.triggers": 1,
     "tideflow.schedules": 1,
     "tideflow.entrypoints": 1,
+    "tideflow.secrets": 1,
+    "tideflow.client": 1,
+    "tideflow.tag_context": 1,
+    "tideflow.resources": 1,
     "tideflow.engine": 2,
     "tideflow.executors": 2,
     "tideflow.store": 2,
     "tideflow.results": 2,
+    "tideflow.utilities": 2,
     "tideflow.service": 3,
     "tideflow.deployments": 3,
     "tideflow.planner": 3,
@@ -50,6 +56,7 @@ LAYERS: dict[str, int] = {
     "tideflow.tasks": 1,  # the package; what each module of it builds on is listed below
     "tideflow.tasks.prefect": 3,
     "tideflow.tasks.tideflow": 3,
+    "tideflow.tasks.secrets": 1,
     "tideflow.cli": 4,
     "tideflow.reference": 4,  # an application on Tideflow: nothing in tideflow imports it
     "tideflow": 4,  # the package root only re-exports

@@ -21,13 +21,17 @@ and the CLI load when used.
 
 from __future__ import annotations
 
+from typing import Any
+
 from tideflow import signals, states, triggers
 from tideflow.context import context
 from tideflow.edge_annotations import flatten, unmapped
 from tideflow.errors import TideflowError
 from tideflow.flow import Flow
 from tideflow.parameter import Parameter
+from tideflow.resources import resource_manager
 from tideflow.results import log_artifact, log_metric
+from tideflow.tag_context import tags
 from tideflow.task import FunctionTask, Task, task
 
 __version__ = "0.1.0.dev0"
@@ -39,13 +43,25 @@ __all__ = [
     "Task",
     "TideflowError",
     "__version__",
+    "config",
     "context",
     "flatten",
     "log_artifact",
     "log_metric",
+    "resource_manager",
     "signals",
     "states",
+    "tags",
     "task",
     "triggers",
     "unmapped",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # ``tideflow.config`` is read on first use (see tideflow.configuration), not on import.
+    if name == "config":
+        from tideflow.configuration import get_config
+
+        return get_config()
+    raise AttributeError(f"module 'tideflow' has no attribute {name!r}")

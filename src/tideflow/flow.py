@@ -257,7 +257,25 @@ class Flow:
         return self._tasks_of(self.graph.terminals())
 
     def reference_tasks(self) -> set[Task]:
-        return set(self._reference) if self._reference else self.terminal_tasks()
+        """The tasks whose final states decide a run's state: those set, else the terminal tasks
+        (a resource's cleanup task stands aside for the tasks it waits for, see
+        :mod:`tideflow.resources`)."""
+        if self._reference:
+            return set(self._reference)
+        terminal = self.terminal_tasks()
+        if not any(getattr(t, "is_resource_cleanup", False) for t in terminal):
+            return terminal
+        return self._past_cleanups(terminal)
+
+    def _past_cleanups(self, tasks: set[Task]) -> set[Task]:
+        found: set[Task] = set()
+        for t in tasks:
+            if getattr(t, "is_resource_cleanup", False):
+                ups = {u for u in self.upstream_tasks(t) if self.key(u) != _init_key(self, t)}
+                found |= self._past_cleanups(ups)
+            else:
+                found.add(t)
+        return found
 
     def parameters(self) -> set[Parameter]:
         return {t for t in self._tasks.values() if isinstance(t, Parameter)}
@@ -350,6 +368,14 @@ class Flow:
         from tideflow.engine.api import run
 
         return run(self, parameters, run_on_schedule, **kwargs)
+
+
+def _init_key(flow: Flow, cleanup: Task) -> str | None:
+    """The key of the task that gives a cleanup task its manager (its ``mgr`` argument)."""
+    for edge in flow.edges_to(cleanup):
+        if edge.key == "mgr":
+            return edge.upstream
+    return None
 
 
 def _holds_task(value: Any) -> bool:

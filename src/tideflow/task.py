@@ -30,6 +30,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, overload
 
 from tideflow.errors import TaskDefinitionError
+from tideflow.tag_context import current_tags
 
 if TYPE_CHECKING:
     from tideflow.flow import Flow
@@ -140,7 +141,7 @@ class Task:
     ) -> None:
         self.name = name or type(self).__name__
         self.slug = slug
-        self.tags = _tags(tags, self.name)
+        self.tags = _tags(tags, self.name) | current_tags()
         self._set_retries(max_retries, retry_delay, retry_on)
         self.timeout = _seconds(timeout, "timeout", self.name)
         self.trigger = trigger
@@ -297,6 +298,9 @@ class Task:
             new.tags = _tags(task_args["tags"], new.name)
         if "timeout" in task_args:
             new.timeout = _seconds(task_args["timeout"], "timeout", new.name)
+        block_tags = current_tags()  # `with tags(...)` around the call
+        if block_tags:
+            new.tags = new.tags | block_tags
         return new
 
     def set_upstream(

@@ -17,6 +17,13 @@ notebook), the first run installs one that writes lines like::
 notebooks and test capture see it). ``TIDEFLOW_LOG_LEVEL`` sets its level (default INFO).
 Applications that configure logging themselves are left alone; their formatters can show the
 index with ``%(tideflow_map_index)s`` on records of ``tideflow.task`` loggers.
+
+Loggers named in the configuration's ``logging.extra_loggers`` (``tideflow.config``; e.g.
+``["boto3", "my_lib"]``) get the configured ``logging.level`` when they have none, and the default
+handler when Tideflow installed it, so their lines show with the run's and are recorded with it
+(any logger used while a task runs is recorded; on a Dask worker, every record a task's code
+emits is captured and replayed on the driver). Known secret values are masked (``****``, see
+:mod:`tideflow.secrets`) in what the default handler prints and in captured records.
 """
 
 from __future__ import annotations
@@ -32,7 +39,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from tideflow.configuration import get_config
 from tideflow.context import context
+from tideflow.secrets import MaskSecrets, mask, masking
 
 T = TypeVar("T")
 
@@ -71,16 +80,54 @@ class ChildFormatter(logging.Formatter):
         return super().formatMessage(shown)
 
 
+_default_handler: StderrHandler | None = None
+
+
 def ensure_handler() -> None:
-    """Install the default handler unless logging is already configured."""
+    """Install the default handler unless logging is already configured; set up the
+    configured extra loggers."""
+    global _default_handler
     root = logging.getLogger(ROOT)
-    if root.handlers or logging.getLogger().handlers:
+    if not root.handlers and not logging.getLogger().handlers:
+        handler = StderrHandler()
+        handler.setFormatter(ChildFormatter(FORMAT, DATE_FORMAT))
+        handler.addFilter(MaskSecrets())
+        root.addHandler(handler)
+        _default_handler = handler
+        if root.level == logging.NOTSET:
+            root.setLevel(os.environ.get("TIDEFLOW_LOG_LEVEL", "INFO").upper())
+    use_extra_loggers(console=True)
+
+
+def extra_logger_names() -> list[str]:
+    """The configuration's ``logging.extra_loggers`` (a bad value is warned about, not used)."""
+    names = get_config().get("logging", {}).get("extra_loggers", [])
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        flow_logger().warning(
+            "logging.extra_loggers must be a list of logger names such as "
+            '["boto3", "my_lib"], got %r; no extra logger is used',
+            names,
+        )
+        return []
+    return [n for n in names if n != ROOT and not n.startswith(ROOT + ".")]
+
+
+def use_extra_loggers(*, console: bool) -> None:
+    """Give each extra logger the configured level (if it has none) and, with ``console``,
+    the default handler (if Tideflow installed it)."""
+    names = extra_logger_names()
+    if not names:
         return
-    handler = StderrHandler()
-    handler.setFormatter(ChildFormatter(FORMAT, DATE_FORMAT))
-    root.addHandler(handler)
-    if root.level == logging.NOTSET:
-        root.setLevel(os.environ.get("TIDEFLOW_LOG_LEVEL", "INFO").upper())
+    level = str(get_config().get("logging", {}).get("level", "INFO")).upper()
+    for name in names:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(level)
+        handler = _default_handler
+        if console and handler is not None and handler not in logger.handlers:
+            logger.addHandler(handler)
 
 
 def task_logger(name: str) -> logging.Logger:
@@ -162,17 +209,46 @@ class _SinkLogger(logging.Logger):
         self._sink = sink
 
     def handle(self, record: logging.LogRecord) -> None:
-        # Make the record self-contained: its arguments and traceback may not pickle.
-        record.msg = record.getMessage()
-        record.args = None
-        # Stamp the run and task it came from: the driver that replays it has another context.
-        record.tideflow_run_id = context.get("flow_run_id")
-        record.tideflow_task_key = context.get("task_key")
-        record.tideflow_map_index = context.get("map_index")
-        if record.exc_info:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-            record.exc_info = None
-        self._sink.append(record)
+        self._sink.append(_portable(record))
+
+
+def _portable(record: logging.LogRecord) -> logging.LogRecord:
+    """``record`` made self-contained (its arguments and traceback may not pickle), masked, and
+    stamped with the run and task it came from (the driver that replays it has another
+    context)."""
+    record.msg = mask(record.getMessage())
+    record.args = None
+    record.tideflow_run_id = context.get("flow_run_id")
+    record.tideflow_task_key = context.get("task_key")
+    record.tideflow_map_index = context.get("map_index")
+    if record.exc_info:
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+        record.exc_info = None
+    if record.exc_text and masking():
+        record.exc_text = mask(record.exc_text)
+    return record
+
+
+class _SinkHandler(logging.Handler):
+    """On the root logger of a process that runs tasks for another (a Dask worker): keeps a copy
+    of every record that reaches it while a task runs there (a library's logger, an extra logger,
+    ``get_logger()``), so the driver replays and records it as it records them locally."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        sink = _sink.get()
+        if sink is not None:
+            sink.append(_portable(copy.copy(record)))
+
+
+_root_sink: _SinkHandler | None = None
+
+
+def _capture_other_loggers() -> None:
+    global _root_sink
+    if _root_sink is None:
+        _root_sink = _SinkHandler(logging.INFO)
+        logging.getLogger().addHandler(_root_sink)
+        use_extra_loggers(console=False)
 
 
 def capture_logs(fn: Callable[..., T], *args: Any, **kwargs: Any) -> Captured[T]:
@@ -182,6 +258,8 @@ def capture_logs(fn: Callable[..., T], *args: Any, **kwargs: Any) -> Captured[T]
     emitting them, so a worker (in-process or not) never prints them itself; the driver replays
     them (:func:`replay`).
     """
+    if _root_sink is None:
+        _capture_other_loggers()
     records: list[logging.LogRecord] = []
     token = _sink.set(records)
     try:
@@ -193,6 +271,11 @@ def capture_logs(fn: Callable[..., T], *args: Any, **kwargs: Any) -> Captured[T]
     finally:
         _sink.reset(token)
     return Captured(value, records)
+
+
+def capturing() -> bool:
+    """Whether the caller runs inside :func:`capture_logs` (its records will be replayed)."""
+    return _sink.get() is not None
 
 
 def replay(records: list[logging.LogRecord]) -> None:

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from tideflow.context import context
 from tideflow.durations import parse_duration
-from tideflow.engine.logs import ROOT, flow_logger
+from tideflow.engine.logs import ROOT, capturing, flow_logger
 from tideflow.engine.observers import FlowRunInfo, RunObserver
 from tideflow.engine.run_writer import (
     FLUSH_SECONDS,
@@ -50,6 +50,7 @@ from tideflow.engine.run_writer import (
     record_final_state,
     take_over,
 )
+from tideflow.secrets import mask, register_secret
 from tideflow.store.base import RunStore
 from tideflow.store.errors import InvalidRecordError, StoreError
 from tideflow.store.records import FlowRecord, FlowRunRecord, LogLine, ResultRow
@@ -188,15 +189,26 @@ class StoreRecorder(RunObserver):
         writer = self._writer
         if writer is None:
             return
+        secret = getattr(task, "is_secret", False)
+        if secret and state.is_successful():
+            register_secret(state.result)  # it may have been read on another machine
+        message = state.message
         # One extend, atomic under the GIL, so the writer never sees half a change.
         writer.states.extend(
-            (key, task.name, map_index, type(state).__name__, state.message, state.timestamp)
+            (
+                key,
+                task.name,
+                map_index,
+                type(state).__name__,
+                message and mask(message),
+                state.timestamp,
+            )
         )
         outputs: list[Output] | None = state.context.get("outputs")
         if outputs:
             for output in outputs:
                 writer.rows.append(_result_row(run.flow_run_id, key, map_index, output))
-        if task.checkpoint and state.is_successful() and not state.is_skipped():
+        if task.checkpoint and not secret and state.is_successful() and not state.is_skipped():
             self._checkpoint(writer, run.flow_run_id, key, task, state, map_index)
 
     def flow_run_finished(self, run: FlowRunInfo, state: State) -> None:
@@ -204,7 +216,7 @@ class StoreRecorder(RunObserver):
             logging.getLogger().removeHandler(self._logs)
         if self._writer is None:
             return
-        self._writer.end(state.name, state.message, state.timestamp)
+        self._writer.end(state.name, state.message and mask(state.message), state.timestamp)
         _prune_if_due(self.store)
 
     # -- internals -----------------------------------------------------------------------------
@@ -268,6 +280,8 @@ class _LogForwarder(logging.Handler):
         if run_id is not None:
             key = getattr(record, "tideflow_task_key", None)
             index = getattr(record, "tideflow_map_index", None)
+        elif capturing():  # captured where it was made; it is recorded when replayed
+            return
         else:
             run_id = context.get("flow_run_id")
             key = context.get("task_key")
@@ -279,6 +293,7 @@ class _LogForwarder(logging.Handler):
             record.exc_text = self._formatter.formatException(record.exc_info)
         if record.exc_text:
             message = f"{message}\n{record.exc_text}"
+        message = mask(message)
         self.out.append(
             LogLine(
                 flow_run_id=run_id,

@@ -1,0 +1,1 @@
+"""Helpers at the module paths Prefect 1 gave them (``prefect.utilities.*``)."""
