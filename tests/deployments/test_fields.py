@@ -87,8 +87,14 @@ def test_deploy_options_have_a_keyword_for_every_toml_key(key: str) -> None:
 
 
 def test_to_dict_writes_every_field_of_the_table() -> None:
-    deployment = Deployment(name="x", entrypoint=FLOW, overlap="queue", max_active=2)
+    deployment = Deployment(
+        name="x", entrypoint=FLOW, overlap="queue", max_active=2, secret_env={"A": "B"}
+    )
     assert list(deployment.to_dict()) == ["version", "name", *(spec.name for spec in FIELDS)]
+
+
+def test_to_dict_leaves_out_an_empty_secret_env_so_older_specs_look_unchanged() -> None:
+    assert "secret_env" not in Deployment(name="x", entrypoint=FLOW).to_dict()
 
 
 # -- max_active ----------------------------------------------------------------------------------

@@ -151,6 +151,13 @@ def deploy_command(
     env: Annotated[
         list[str] | None, typer.Option("--env", "-e", help="An environment variable as K=V.")
     ] = None,
+    secret_env: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--secret-env",
+            help="An environment variable from a secret, as VAR=SECRET_NAME (or VAR).",
+        ),
+    ] = None,
     executor: Annotated[
         str | None, typer.Option("--executor", help="local, local_dask or dask.")
     ] = None,
@@ -226,6 +233,7 @@ def deploy_command(
             start=start,
             params=param or [],
             env=env or [],
+            secret_env=secret_env or [],
             executor=executor,
             workers=workers,
             timeout=timeout,

@@ -51,6 +51,7 @@ field, the bad value and what is allowed (here from a file)::
     catchup = "latest"                 # "latest" (default) | "none" | "all"
     misfire_grace = "60s"              # default 60 seconds
     env = { FOO = "bar" }              # strings only
+    secret_env = { DB_PASSWORD = "PROD_DB_PASSWORD" }  # variable = the name of a secret
     working_dir = "."
     python = ".venv/bin/python"        # another interpreter, e.g. a virtualenv's
     paused = false
@@ -61,6 +62,14 @@ for ``local_dask``, ``scheduler`` (``"threads"`` | ``"processes"``) and ``num_wo
 ``cluster_class`` (an import path such as ``"dask_jobqueue.SLURMCluster"``, default a local
 cluster) with ``cluster_kwargs`` and ``adapt_kwargs`` tables; ``n_workers = 2`` is a shortcut for
 ``cluster_kwargs = { n_workers = 2 }``.
+
+``secret_env`` gives a run's process environment variables whose values are secrets, by the
+name of a secret (see :class:`tideflow.client.Secret`): the service reads each value from its own
+environment (``TIDEFLOW__CONTEXT__SECRETS__NAME``) or its owner-only ``secrets.toml`` when it
+starts the run's process, and the run's process masks the values (``****``) in everything it
+records. The value is never written to ``tideflow.toml``, the store, events or any output; only
+the secret's name is. A secret that cannot be found fails the run at launch, saying where it was
+looked for.
 
 Relative paths are resolved against the directory of the TOML file, and stored absolute: the
 ``working_dir``, a ``flow``/``callable`` file (``path/to/file.py:name``) and a ``python`` given as

@@ -45,6 +45,7 @@ __all__ = [
     "optional_positive_count",
     "optional_positive_duration",
     "optional_text",
+    "secret_env",
 ]
 
 _T = TypeVar("_T")
@@ -209,6 +210,24 @@ def env(value: object) -> dict[str, str]:
             raise Invalid(
                 f"the value of {key!r} is {text!r}; environment values are strings, "
                 f'write {key} = "{text}"'
+            )
+    return dict(value)
+
+
+def secret_env(value: object) -> dict[str, str]:
+    """Secret environment variables: a table of variable names to secret names (a copy)."""
+    if not isinstance(value, Mapping):
+        raise Invalid(
+            "expected a table of variable names to secret names, e.g. "
+            f'{{ DB_PASSWORD = "PROD_DB_PASSWORD" }}, got {value!r}'
+        )
+    for key, secret in value.items():
+        if not isinstance(key, str) or not key or "=" in key or "\0" in key:
+            raise Invalid(f"{key!r} is not a valid environment variable name")
+        if not isinstance(secret, str) or not secret.strip():
+            raise Invalid(
+                f"the secret of {key!r} must be a secret's name such as {key!r} (its value is "
+                f"read from the service's secrets when a run starts), got {secret!r}"
             )
     return dict(value)
 

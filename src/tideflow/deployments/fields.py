@@ -13,7 +13,8 @@ A :class:`Field` says, for one field:
   holds the value as is; else the keys a reader in :mod:`tideflow.deployments.toml` builds the
   value from (``flow``/``callable``/``command`` make the entrypoint);
 * how ``to_dict`` writes it (``encode``, given a value that is not ``None``; ``omit_none``
-  leaves a ``None`` out, so specs stored before the field existed look unchanged) and how
+  leaves a ``None`` out, ``omit_empty`` an empty value, so specs stored before the field existed
+  look unchanged) and how
   ``from_dict`` reads it back (``decode``; without one, the stored value goes to the check);
 * a one-line ``doc``.
 
@@ -42,6 +43,7 @@ from tideflow.deployments.checks import (
     optional_positive_count,
     optional_positive_duration,
     optional_text,
+    secret_env,
 )
 from tideflow.deployments.entrypoint import ENTRYPOINT_KINDS, Entrypoint
 from tideflow.deployments.executor import ExecutorSpec
@@ -108,6 +110,7 @@ class Field:
     encode: Callable[[Any], Any] | None = None
     decode: Callable[[Any], Any] | None = None
     omit_none: bool = False
+    omit_empty: bool = False
 
     @property
     def required(self) -> bool:
@@ -226,6 +229,14 @@ FIELDS: tuple[Field, ...] = (
         encode=dict,
     ),
     Field(
+        name="secret_env",
+        doc="Environment variables whose values are secrets: variable name to secret name.",
+        check=secret_env,
+        factory=dict,
+        encode=dict,
+        omit_empty=True,
+    ),
+    Field(
         name="working_dir",
         doc="The run's working directory; None: the launcher's choice.",
         check=optional_text,
@@ -276,7 +287,20 @@ def _max_active_with_overlap(values: Mapping[str, Any]) -> Problem | None:
     return None
 
 
-RULES: tuple[Callable[[Mapping[str, Any]], Problem | None], ...] = (_max_active_with_overlap,)
+def _secret_env_apart_from_env(values: Mapping[str, Any]) -> Problem | None:
+    both = sorted(set(values.get("env") or {}) & set(values.get("secret_env") or {}))
+    if both:
+        return Problem(
+            "secret_env",
+            f"{', '.join(both)} is in both env and secret_env; keep a secret in secret_env only",
+        )
+    return None
+
+
+RULES: tuple[Callable[[Mapping[str, Any]], Problem | None], ...] = (
+    _max_active_with_overlap,
+    _secret_env_apart_from_env,
+)
 """Checks of the fields together, run on the checked values (defaults for those not given)."""
 
 
@@ -298,7 +322,7 @@ def encode_fields(values: Mapping[str, Any]) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for spec in FIELDS:
         value = values[spec.name]
-        if value is None and spec.omit_none:
+        if (value is None and spec.omit_none) or (spec.omit_empty and not value):
             continue
         data[spec.name] = value if value is None or spec.encode is None else spec.encode(value)
     return data

@@ -37,6 +37,7 @@ def deployment_from_options(
     start: str | None = None,
     params: Sequence[str] = (),
     env: Sequence[str] = (),
+    secret_env: Sequence[str] = (),
     executor: str | None = None,
     workers: int | None = None,
     timeout: str | None = None,
@@ -53,6 +54,7 @@ def deployment_from_options(
 ) -> Deployment:
     """A deployment from ``tideflow deploy`` options, checked as a ``tideflow.toml`` table is.
 
+    ``secret_env`` items are ``VAR=SECRET_NAME`` (or ``VAR``, for the secret of the same name).
     ``params`` and ``env`` are ``KEY=VALUE`` texts (a parameter value that parses as JSON is that
     JSON value, else the text). ``workers`` sets ``n_workers`` of a ``dask`` executor or
     ``num_workers`` of a ``local_dask`` one (``dask`` when no executor is named). Relative paths
@@ -75,6 +77,7 @@ def deployment_from_options(
     table |= {"overlap": overlap, "catchup": catchup, "paused": paused}
     table["parameters"] = _pairs(params, "param", problems, json_values=True)
     table["env"] = _pairs(env, "env", problems, json_values=False)
+    table["secret_env"] = _secret_pairs(secret_env)
     if executor is not None or workers is not None:
         table["executor"] = _executor_option(executor or "dask", workers)
     base = Path(os.path.abspath(os.fspath(base_dir) if base_dir is not None else os.curdir))
@@ -96,6 +99,15 @@ def _pairs(
             problems.append(Problem(option, str(exc)))
             continue
         found[key] = value
+    return found
+
+
+def _secret_pairs(items: Sequence[str]) -> dict[str, str]:
+    """``VAR=SECRET`` (or ``VAR``: the secret ``VAR``) texts as a dict of names."""
+    found: dict[str, str] = {}
+    for item in items:
+        var, _, secret = item.partition("=")
+        found[var.strip()] = secret.strip() or var.strip()
     return found
 
 

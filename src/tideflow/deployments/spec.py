@@ -66,6 +66,7 @@ class Deployment:
     catchup: Catchup = ATTRIBUTES["catchup"]
     misfire_grace: timedelta = ATTRIBUTES["misfire_grace"]
     env: dict[str, str] = ATTRIBUTES["env"]
+    secret_env: dict[str, str] = ATTRIBUTES["secret_env"]
     working_dir: str | None = ATTRIBUTES["working_dir"]
     python: str | None = ATTRIBUTES["python"]
     paused: bool = ATTRIBUTES["paused"]

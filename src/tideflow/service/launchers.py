@@ -26,6 +26,7 @@ from collections.abc import Callable
 
 from tideflow.deployments import Deployment
 from tideflow.engine.run_writer import HOST
+from tideflow.errors import TideflowError
 from tideflow.service.processes import pid_alive, spawn, stop_session
 
 __all__ = ["LaunchError", "Launcher", "LocalLauncher"]
@@ -122,7 +123,7 @@ class LocalLauncher(Launcher):
     def _start(self, deployment: Deployment, module: str, argument: str, *, stdin: bool) -> int:
         try:
             process = spawn(deployment, module, [argument], self.store_url, stdin_pipe=stdin)
-        except OSError as exc:
+        except (OSError, TideflowError) as exc:  # TideflowError: a secret it needs is missing
             raise LaunchError(str(exc)) from exc
         with self._lock:
             self._processes[process.pid] = process

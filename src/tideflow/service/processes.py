@@ -2,8 +2,9 @@
 
 Every process the service starts gets its own session (and so its own process group, both with
 the process's pid as their id), its deployment's environment variables and working directory, and
-the run store's location in ``TIDEFLOW_DATABASE_URL``. Its own session means a Ctrl-C in the
-service's terminal does not reach it (the service decides when runs stop), and it is what lets a
+the run store's location in ``TIDEFLOW_DATABASE_URL``, and its secret variables (``secret_env``)
+with their values read from the service's secrets as it starts. Its own session means a Ctrl-C in
+the service's terminal does not reach it (the service decides when runs stop), and it is what lets a
 run be stopped whole: its Dask workers, the command it ran, and what *they* started, even a
 ``sh -c "sleep 1000 &"`` whose child was re-parented to init and is nobody's child any more. A
 descendant stays in the session unless it starts one of its own (a daemon that calls ``setsid``),
@@ -22,8 +23,16 @@ import time
 import psutil
 
 from tideflow.deployments import Deployment
+from tideflow.secrets import MASKED_ENV, get_secret
 
-__all__ = ["pid_alive", "session_members", "signal_session", "spawn", "stop_session"]
+__all__ = [
+    "pid_alive",
+    "secret_environment",
+    "session_members",
+    "signal_session",
+    "spawn",
+    "stop_session",
+]
 
 
 def spawn(
@@ -32,6 +41,8 @@ def spawn(
     """Start ``python -m module *args`` for ``deployment`` (see the module docstring)."""
     python = deployment.python or sys.executable
     env = {**os.environ, **deployment.env, "TIDEFLOW_DATABASE_URL": store_url}
+    if deployment.secret_env:
+        env.update(secret_environment(deployment))
     env.pop("TIDEFLOW_STORE", None)  # a run the service started is always recorded
     return subprocess.Popen(
         [python, "-m", module, *args],
@@ -41,6 +52,18 @@ def spawn(
         text=True,
         start_new_session=True,
     )
+
+
+def secret_environment(deployment: Deployment) -> dict[str, str]:
+    """The deployment's secret variables with their values, read now from this process's
+    secrets, and :data:`~tideflow.secrets.MASKED_ENV` naming them, so the run masks them.
+
+    Raises:
+        SecretNotFoundError | SecretsFileError: a secret cannot be read, saying where it was
+            looked for.
+    """
+    found = {var: str(get_secret(name)) for var, name in deployment.secret_env.items()}
+    return {**found, MASKED_ENV: ",".join(sorted(found))}
 
 
 def session_members(sid: int) -> list[int]:
