@@ -248,6 +248,9 @@ def _capture_other_loggers() -> None:
     if _root_sink is None:
         _root_sink = _SinkHandler(logging.INFO)
         logging.getLogger().addHandler(_root_sink)
+        own = logging.getLogger(ROOT)
+        if own.level == logging.NOTSET and own.getEffectiveLevel() > logging.INFO:
+            own.setLevel(logging.INFO)  # as on the driver (see engine/recording.py)
         use_extra_loggers(console=False)
 
 
