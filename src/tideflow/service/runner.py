@@ -40,6 +40,7 @@ from tideflow.engine.run_writer import RunNotClaimedError, RunWriter, take_over
 from tideflow.entrypoints import load_flow, load_module, split_ref
 from tideflow.executors.base import Executor
 from tideflow.flow import Flow
+from tideflow.secrets import MaskSecrets, mask
 from tideflow.service.registry import deployment_of
 from tideflow.store import FlowRunRecord, LogLine, RunStore, configured_location, open_store
 from tideflow.store.base import deployment_not_found
@@ -110,6 +111,8 @@ def process_main(argv: list[str], usage: str, body: Callable[[RunStore, str], in
         print(f"usage: {usage}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format=FORMAT)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(MaskSecrets())  # the deployment's secret_env values, as recorded
     store = open_store(configured_location())
     assert store is not None  # an explicit location is always opened
     with store:
@@ -194,7 +197,7 @@ def _run_other(store: RunStore, run: FlowRunRecord, loaded: Loaded) -> str:
         except Exception as exc:
             keep("ERROR", "tideflow.service", "".join(traceback.format_exception(exc)).rstrip())
             state, message = "Failed", f"{type(exc).__name__}: {exc}"
-    writer.end(state, message, datetime.now(UTC))
+    writer.end(state, mask(message), datetime.now(UTC))
     return state
 
 
@@ -228,7 +231,7 @@ def _kept_lines(writer: RunWriter) -> Iterator[Callable[[str, str, str], None]]:
                 timestamp=datetime.now(UTC),
                 level=level,
                 logger=logger,
-                message=message,
+                message=mask(message),  # a command may print its secret_env values
             )
         )
 
