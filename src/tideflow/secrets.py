@@ -30,7 +30,7 @@ import re
 import stat
 import threading
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +103,7 @@ def get_secret(name: str) -> Any:
     if not isinstance(name, str) or not name:
         raise SecretNotFoundError(f"a secret needs a non-empty name, got {name!r}")
     in_context = context.get("secrets")
-    if isinstance(in_context, dict) and name in in_context:
+    if isinstance(in_context, Mapping) and name in in_context:
         return register_secret(in_context[name])
     for prefix in ENV_PREFIXES:
         value = os.environ.get(prefix + name)

@@ -7,11 +7,12 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tideflow import Flow, task
+from tideflow import Flow, configuration, task
 from tideflow.configuration import reload_config
 from tideflow.engine import logs
 from tideflow.secrets import register_secret
@@ -125,3 +126,16 @@ def test_the_default_handler_masks_secret_values(capsys: pytest.CaptureFixture[s
     printed = capsys.readouterr().err
     assert "token **** in use" in printed
     assert "console-secret-77" not in printed
+
+
+def test_a_bad_config_file_is_warned_about_and_the_run_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("TIDEFLOW_CONFIG_PATH", str(tmp_path / "config.toml"))
+    (tmp_path / "config.toml").write_text("[logging\n")
+    monkeypatch.setattr(configuration, "_config", None)  # as in a fresh process
+    with Flow("goes-on") as flow:
+        chatty()
+    assert flow.run().is_successful()
+    assert "The configuration is not used:" in caplog.text
+    assert "config.toml is not valid TOML" in caplog.text

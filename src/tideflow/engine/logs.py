@@ -39,7 +39,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from tideflow.configuration import get_config
+from tideflow.configuration import ConfigError, get_config
 from tideflow.context import context
 from tideflow.secrets import MaskSecrets, mask, masking
 
@@ -101,7 +101,11 @@ def ensure_handler() -> None:
 
 def extra_logger_names() -> list[str]:
     """The configuration's ``logging.extra_loggers`` (a bad value is warned about, not used)."""
-    names = get_config().get("logging", {}).get("extra_loggers", [])
+    try:
+        names = get_config().get("logging", {}).get("extra_loggers", [])
+    except ConfigError as exc:  # a run goes on; the problem is said where it is seen
+        flow_logger().warning("The configuration is not used: %s", exc)
+        return []
     if isinstance(names, str):
         names = [n.strip() for n in names.split(",") if n.strip()]
     if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
@@ -120,7 +124,7 @@ def use_extra_loggers(*, console: bool) -> None:
     names = extra_logger_names()
     if not names:
         return
-    level = str(get_config().get("logging", {}).get("level", "INFO")).upper()
+    level = str(get_config()["logging"].get("level", "INFO")).upper()
     for name in names:
         logger = logging.getLogger(name)
         if logger.level == logging.NOTSET:
