@@ -17,7 +17,7 @@ from tests.service.support import CLI, stop_run_processes
 from typer.testing import CliRunner
 
 from tideflow.cli import app
-from tideflow.deployments import Deployment, Entrypoint, load_deployments
+from tideflow.deployments import Deployment, Entrypoint, deployment_from_options, load_deployments
 from tideflow.errors import DeploymentError
 from tideflow.secrets import MASKED_ENV
 from tideflow.service.launchers import LaunchError, LocalLauncher
@@ -187,3 +187,13 @@ def test_a_served_run_gets_the_value_and_every_output_shows_it_masked_or_not_at_
     assert "login refused for ****" in outputs["events --json"]
     for name, text in outputs.items():
         assert VALUE not in text, f"the secret's value is in the output of {name}"
+
+
+def test_tideflow_deploy_takes_secret_env_by_name_or_with_the_same_name() -> None:
+    deployment = deployment_from_options(
+        ["true"],
+        name="etl",
+        entrypoint_kind="command",
+        secret_env=["DB_PASSWORD=PROD_DB", "API_TOKEN"],
+    )
+    assert deployment.secret_env == {"DB_PASSWORD": "PROD_DB", "API_TOKEN": "API_TOKEN"}
