@@ -157,7 +157,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
     path = config_path()
     try:
         text = path.read_text()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # no file (a bad home is the store's to say)
         text = ""
     except OSError as exc:
         raise ConfigError(f"cannot read the configuration file {path}: {exc}") from None
