@@ -34,6 +34,8 @@ LAYERS: dict[str, int] = {
     "tideflow.edge_annotations": 1,
     "tideflow.parameter": 1,
     "tideflow.flow": 1,
+    "tideflow.mapping": 1,
+    "tideflow.utilities.edges": 1,
     "tideflow.triggers": 1,
     "tideflow.schedules": 1,
     "tideflow.entrypoints": 1,
@@ -48,6 +50,7 @@ LAYERS: dict[str, int] = {
     "tideflow.limits": 3,
     "tideflow.subflows": 3,
     "tideflow.tasks": 1,  # the package; what each module of it builds on is listed below
+    "tideflow.tasks.control_flow": 1,
     "tideflow.tasks.prefect": 3,
     "tideflow.tasks.tideflow": 3,
     "tideflow.cli": 4,

@@ -32,7 +32,7 @@ written). The states, by what holds the run::
 from __future__ import annotations
 
 from tideflow.states import TRANSITIONS as TASK_TRANSITIONS
-from tideflow.states import Failed, Finished
+from tideflow.states import Failed, Finished, Looped
 
 __all__ = [
     "ACTIVE",
@@ -59,7 +59,9 @@ CANCELLING = "Cancelling"
 PAUSED = "Paused"
 
 FINAL: frozenset[str] = frozenset(
-    cls.__name__ for cls in TASK_TRANSITIONS if issubclass(cls, Finished)
+    cls.__name__
+    for cls in TASK_TRANSITIONS
+    if issubclass(cls, Finished) and cls is not Looped  # a task's iteration, never a run's end
 )
 """The final states: a run in one of them is over (but a failed one may be retried)."""
 

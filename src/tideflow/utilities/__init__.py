@@ -1,0 +1,1 @@
+"""Helpers at the paths Prefect 1 kept them (``prefect.utilities``)."""
