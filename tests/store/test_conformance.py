@@ -305,9 +305,9 @@ def test_an_illegal_move_is_refused_and_nothing_is_written(
 
 def test_finish_takes_only_final_states(store: RunStore) -> None:
     store.create_flow_run(flow_run())
-    with pytest.raises(InvalidRecordError, match="final state or Paused, got 'Running'"):
+    with pytest.raises(InvalidRecordError, match="takes a final state, got 'Running'"):
         store.finish("run-1", "Running", None, at=at(1))
-    with pytest.raises(InvalidRecordError, match="final state or Paused, got 'running'"):
+    with pytest.raises(InvalidRecordError, match="takes a final state, got 'running'"):
         store.finish("run-1", "running", None, at=at(1))
 
 

@@ -34,11 +34,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from tideflow.context import context
 from tideflow.engine.task_runner import upstream_verdict
 from tideflow.engine.units import Source
 from tideflow.flow import Flow
 from tideflow.graph import Edge
-from tideflow.states import Failed, Finished, Mapped, Pending, Retrying, State
+from tideflow.states import Failed, Finished, Mapped, Paused, Pending, Retrying, State
 
 Unit = tuple[str, int | None]
 Event = Literal["expanded", "submitted", "finished"]
@@ -227,6 +228,9 @@ class Readiness:
             and not (self.when(e.upstream, key) == "expanded" and e.upstream in self.expansions)
         }
         verdict = upstream_verdict(task, settled) if settled else None
+        if isinstance(verdict, Paused):  # waits for approval, and its downstream tasks with it
+            self.states[key] = verdict
+            return
         if verdict is not None:
             self._settle_without_children(key, verdict)
             return
@@ -331,6 +335,25 @@ class Readiness:
             state = self.states[key]
             stripped = self._stripped[key] = type(state)(state.message, timestamp=state.timestamp)
         return stripped
+
+    def paused_units(self) -> list[Unit]:
+        """The units waiting for approval (``Paused``), tasks and mapped children."""
+        units: list[Unit] = [(k, None) for k, s in self.states.items() if isinstance(s, Paused)]
+        for key, expansion in self.expansions.items():
+            units += [(key, i) for i, s in enumerate(expansion.states) if isinstance(s, Paused)]
+        return units
+
+    def resume(self, unit: Unit, state: State) -> bool:
+        """``unit``, paused, was approved (``state`` is its ``Resume``); whether it is to be run
+        again (a mapped task paused before expanding expands now instead)."""
+        key, index = unit
+        if index is None and key in self.mapped:
+            del self.states[key]
+            with context(resume=True):
+                self._expand(key)
+            return False
+        self.record(unit, state)
+        return True
 
     def final_states(self) -> dict[str, State]:
         """Every task's state; tasks that never ran are ``Pending("Task not run.")``."""
