@@ -421,7 +421,8 @@ def test_a_running_run_is_paused_by_its_process_and_resumed_back_to_running(
     assert paused is not None
     assert (paused.state, paused.state_message) == ("Paused", "waiting for approval")
     assert (paused.host, paused.pid, paused.deadline) == ("host-b", 77, began.deadline)
-    assert paused.is_active and not paused.is_finished
+    assert paused.is_active
+    assert not paused.is_finished
     assert store.pause("run-1", at=at(4), message="again", host="host-b", pid=77) is None
     resumed = store.resume("run-1", at=at(5), message="Resumed on request.")
     assert resumed is not None
