@@ -39,7 +39,7 @@ from tideflow.engine.task_runner import upstream_verdict
 from tideflow.engine.units import Source
 from tideflow.flow import Flow
 from tideflow.graph import Edge
-from tideflow.states import Failed, Finished, Mapped, Paused, Pending, Retrying, State
+from tideflow.states import Failed, Finished, Mapped, Paused, Pending, Resume, Retrying, State
 
 Unit = tuple[str, int | None]
 Event = Literal["expanded", "submitted", "finished"]
@@ -216,7 +216,7 @@ class Readiness:
 
     # -- expanding a mapped task ------------------------------------------------------------
 
-    def _expand(self, key: str) -> None:
+    def _expand(self, key: str, resumed: bool = False) -> None:
         task = self.flow.task(key)
         edges = self.flow.graph.upstream_edges(key)
         # Child-by-child inputs are judged per child, by the child itself; a mapped upstream
@@ -249,8 +249,11 @@ class Readiness:
             )
             for i in range(width):
                 waiting[i] += not done[i]
+        initial: list[State | None] = (
+            [Resume("approved") for _ in range(width)] if resumed else [None] * width
+        )
         self.expansions[key] = Expansion(
-            width, [None] * width, [False] * width, waiting, values, width, width
+            width, initial, [False] * width, waiting, values, width, width
         )
         self._release(key, frozenset({"expanded"}))
         if width == 0:
@@ -349,8 +352,8 @@ class Readiness:
         key, index = unit
         if index is None and key in self.mapped:
             del self.states[key]
-            with context(resume=True):
-                self._expand(key)
+            with context(resume=True):  # its trigger passes now, and so do its children's
+                self._expand(key, resumed=True)
             return False
         self.record(unit, state)
         return True

@@ -94,11 +94,10 @@ class case:  # named as in Prefect 1, where it reads like a keyword
         self._tasks = {}
 
     def _gate(self, flow: Flow, tasks: list[Task]) -> None:
-        inside = set(tasks)
-        # Parameters are the flow's inputs and take no upstream task: they are never gated.
-        roots = [
-            t for t in tasks if not isinstance(t, Parameter) and not inside & flow.upstream_tasks(t)
-        ]
+        # Parameters are the flow's inputs and take no upstream task: they are never gated, so
+        # a task fed only by one is a root of the block.
+        inside = {t for t in tasks if not isinstance(t, Parameter)}
+        roots = [t for t in tasks if t in inside and not inside & flow.upstream_tasks(t)]
         if not roots:
             return
         gate = CompareValue(self.value)

@@ -89,7 +89,7 @@ def switch(
             )
         gate = CompareValue(value)
         if mapped:
-            gate.map(condition, flow=flow)
+            gate = gate.map(condition, flow=flow)
         else:
             gate.bind(value=condition, flow=flow)
         branch.set_upstream(gate, mapped=mapped, flow=flow)
