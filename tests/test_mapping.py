@@ -70,9 +70,8 @@ def test_apply_map_flattens_and_allows_a_case_per_item() -> None:
 
 
 def test_apply_map_inside_a_case_is_gated_by_it() -> None:
-    with Flow("outer case") as flow:
-        with case(value("off"), "on"):
-            result = apply_map(lambda x: add(x, 1), [1, 2])
+    with Flow("outer case") as flow, case(value("off"), "on"):
+        result = apply_map(lambda x: add(x, 1), [1, 2])
     assert flow.run().result[result].name == "Skipped"
 
 

@@ -56,7 +56,7 @@ def approval_flow() -> tuple[Flow, Any, Any]:
 
 
 def test_the_loop_waits_on_its_clock_and_runs_the_approved_tasks(fake_clock: FakeClock) -> None:
-    flow, gate, after = approval_flow()
+    flow, _, after = approval_flow()
     holder = Holder(["waiting", "waiting", "resumed"])
     start = fake_clock.now()
     state = flow.run(clock=fake_clock, observers=[holder])

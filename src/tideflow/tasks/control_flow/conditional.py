@@ -87,11 +87,9 @@ def switch(
             raise FlowDefinitionError(
                 f"switch: the branch for {value!r} must be a task, got {branch!r}"
             )
-        gate = CompareValue(value)
-        if mapped:
-            gate = gate.map(condition, flow=flow)
-        else:
-            gate.bind(value=condition, flow=flow)
+        compare = CompareValue(value)
+        # .map binds a copy; bind binds this very task
+        gate = compare.map(condition, flow=flow) if mapped else compare.bind(condition, flow=flow)
         branch.set_upstream(gate, mapped=mapped, flow=flow)
 
 
