@@ -265,10 +265,15 @@ class _StoreHold:
             f" and {len(waiting) - 5} more" if len(waiting) > 5 else ""
         )
         message = f"Waiting for approval of {shown}: tideflow resume-run {run_id}"
-        current = store.get_flow_run(run_id)
-        pid = current.pid if current.pid in claimant_pids() else os.getpid()
-        paused = store.pause(run_id, at=datetime.now(UTC), message=message, host=HOST, pid=pid)
-        # Not paused (it is being cancelled, or held by another process): never "resumed".
+        try:
+            current = store.get_flow_run(run_id)
+            pid = current.pid if current.pid in claimant_pids() else os.getpid()
+            paused = store.pause(run_id, at=datetime.now(UTC), message=message, host=HOST, pid=pid)
+        except StoreError as exc:
+            flow_logger().warning("Run %s could not be paused in the run store: %s", run_id, exc)
+            paused = None
+        # Not paused (it is being cancelled, held by another process, or the store failed): it
+        # is never "resumed", so its paused tasks never run without an approval.
         self._paused = paused is not None
 
     def poll(self) -> Approval:
