@@ -40,6 +40,7 @@ from typing import Any, cast
 
 from tideflow.clock import Clock
 from tideflow.context import use_context
+from tideflow.engine.approval import await_approval, in_run_order
 from tideflow.engine.limits import POLL_SECONDS, SlotGate
 from tideflow.engine.logs import flow_logger
 from tideflow.engine.observers import FlowRunInfo, RunObserver
@@ -232,32 +233,17 @@ class FlowRunner:
 
     def _approved(self, ready: Readiness) -> bool:
         """Only paused units are left: wait for approval if an observer holds the run; whether
-        the run goes on (see the module docstring)."""
+        the run goes on (see :mod:`tideflow.engine.approval`)."""
         paused = ready.paused_units()
         if not paused:
             return False
         names = [unit_name(u) for u in paused]
-        hold = None
-        for observer in self.observers:
-            hold = observer.hold_paused(self.run_info, names)
-            if hold is not None:
-                break
-        if hold is None:
+        answer = await_approval(self.observers, self.run_info, names, self.clock)
+        if answer is None:
             return False
-        flow_logger().info(
-            "Flow run %s is paused: %s wait(s) for approval (tideflow resume-run %s)",
-            self.run_info.flow_run_id,
-            ", ".join(names),
-            self.run_info.flow_run_id,
-        )
-        answer = hold.poll()
-        while answer == "waiting":
-            self.clock.sleep(hold.interval)
-            answer = hold.poll()
         if answer != "resumed":
             self._end_paused(ready, paused, answer)
             return False
-        flow_logger().info("Flow run %s was approved: resuming", self.run_info.flow_run_id)
         again = []
         for unit in paused:
             resumed = Resume("approved", timestamp=self.clock.now())
@@ -267,9 +253,7 @@ class FlowRunner:
                 self._tell(unit, [resumed])
             if ready.resume(unit, resumed):
                 again.append(unit)
-        order = {key: i for i, key in enumerate(self.flow.graph.toposort())}
-        unrun = sorted(self._unrun, key=lambda u: (order[u[0]], -1 if u[1] is None else u[1]))
-        self._unrun = []
+        unrun, self._unrun = in_run_order(self.flow, self._unrun), []
         for unit in [*again, *unrun]:  # one by one: each may take the future of one before it
             future = self.executor.submit(run_unit, *self._call_args(ready, unit))
             if self._chained:
