@@ -84,4 +84,8 @@ def test_a_recorded_run_keeps_each_iteration_in_the_task_history() -> None:
         "Success",
     ]
     (task_run,) = store.task_runs("looping")
-    assert (task_run.state, task_run.end_time is not None) == ("Success", True)
+    assert (task_run.state, task_run.attempts, task_run.end_time is not None) == (
+        "Success",
+        1,
+        True,
+    )
