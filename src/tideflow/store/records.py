@@ -513,7 +513,8 @@ def derive_task_runs(changes: Iterable[TaskStateChange]) -> list[TaskRunRecord]:
 
     ``attempts`` counts the ``Running`` states (not those that start a LOOP's next iteration),
     ``start_time`` is the first ``Running`` time and ``end_time`` the time of the last change
-    when that change is a finished state. The result is ordered by each task run's first change (ties keep the input order).
+    when that change is a finished state. The result is ordered by each task run's first change
+    (ties keep the input order).
     """
     runs: dict[tuple[str, int | None], _Accumulator] = {}
     for change in changes:
