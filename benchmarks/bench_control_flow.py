@@ -18,6 +18,10 @@ def noop(x: object = None) -> None:
     return None
 
 
+def pick() -> int:
+    return 1
+
+
 def loop_flow(n: int) -> Flow:
     with Flow(f"loop-{n}") as flow:
         task(looping)(n)
@@ -25,10 +29,9 @@ def loop_flow(n: int) -> Flow:
 
 
 def branches_flow(n: int, with_case: bool) -> Flow:
-    pick = task(lambda: 1, name="pick")
     work = task(noop)
     with Flow(f"branches-{n}") as flow:
-        chosen = pick()
+        chosen = task(pick)()
         for i in range(n):
             if with_case:
                 with case(chosen, i % 2):
