@@ -22,6 +22,7 @@ MARKER = "@@benchmark-rows@@"
 
 SUITES = [
     ("Engine (LocalExecutor)", "benchmarks.bench_engine"),
+    ("Control flow and loops (LocalExecutor)", "benchmarks.bench_control_flow"),
     ("Scheduled runs", "benchmarks.bench_schedule"),
     ("Executors", "benchmarks.bench_executors"),
     ("Recording runs", "benchmarks.bench_recording"),

@@ -193,3 +193,19 @@ def test_retry_refuses_what_nothing_would_start(store: MemoryStore) -> None:
     store.create_flow_run(direct)
     with pytest.raises(ActionError, match="started directly"):
         actions.retry(store, "direct", at=T0)
+
+
+def test_resume_run_approves_a_paused_run_in_its_own_process(store: MemoryStore) -> None:
+    actions.deploy(store, [command()], at=T0)
+    run = actions.trigger(store, "etl", at=T0)
+    store.claim(run.id, at=T0, host="h", pid=1)
+    with pytest.raises(ActionError, match=f"run {run.id} is Claimed; only a paused run"):
+        actions.resume_run(store, run.id, at=T0)
+    store.start(run.id, at=T0, host="h", pid=1)
+    store.pause(run.id, at=T0, message="waiting for approval", host="h", pid=1)
+    resumed = actions.resume_run(store, run.id[:6], at=T0 + timedelta(seconds=5))
+    assert (resumed.state, resumed.host, resumed.pid) == ("Running", "h", 1)
+    names = [(e.kind, e.name) for e in store.events(flow_run_id=run.id)][-3:]
+    assert names == [("flow_run", "Paused"), ("flow_run", "Running"), ("action", "resume")]
+    with pytest.raises(RunNotFoundError):
+        actions.resume_run(store, "nope", at=T0)

@@ -35,6 +35,8 @@ LAYERS: dict[str, int] = {
     "tideflow.edge_annotations": 1,
     "tideflow.parameter": 1,
     "tideflow.flow": 1,
+    "tideflow.mapping": 1,
+    "tideflow.utilities.edges": 1,
     "tideflow.triggers": 1,
     "tideflow.schedules": 1,
     "tideflow.entrypoints": 1,
@@ -54,6 +56,7 @@ LAYERS: dict[str, int] = {
     "tideflow.limits": 3,
     "tideflow.subflows": 3,
     "tideflow.tasks": 1,  # the package; what each module of it builds on is listed below
+    "tideflow.tasks.control_flow": 1,
     "tideflow.tasks.prefect": 3,
     "tideflow.tasks.tideflow": 3,
     "tideflow.tasks.secrets": 1,

@@ -30,7 +30,11 @@ def test_a_final_state_is_final_but_a_failure_may_be_retried(state: str) -> None
 
 
 def test_a_process_held_run_may_be_asked_to_stop_and_a_waiting_one_is_cancelled_at_once() -> None:
-    assert {state for state in ACTIVE if allowed(state, "Cancelling")} == {"Claimed", "Running"}
+    assert {state for state in ACTIVE if allowed(state, "Cancelling")} == {
+        "Claimed",
+        "Running",
+        "Paused",
+    }
     assert all(allowed(state, "Cancelled") for state in WAITING | {"Paused"})
     assert not allowed("Cancelling", "Cancelling")
 
@@ -48,8 +52,17 @@ def test_only_the_schedule_s_waiting_slot_can_be_skipped() -> None:
     assert {state for state in STATES if allowed(state, "Skipped")} == {
         "Scheduled",
         "Running",
+        "Paused",
         "Cancelling",
     }
+
+
+def test_a_paused_run_is_held_by_its_process_until_it_is_resumed() -> None:
+    assert "Paused" in ACTIVE
+    assert {state for state in STATES if allowed(state, "Paused")} == {"Running"}
+    assert allowed("Paused", "Running")
+    assert not allowed("Paused", "Claimed")  # its own process resumes it: nobody claims it
+    assert {"Crashed", "TimedOut", "Cancelled"} <= TRANSITIONS["Paused"]
 
 
 def test_a_refusal_says_what_the_run_is_and_what_it_may_become() -> None:

@@ -5,9 +5,20 @@ from __future__ import annotations
 import pytest
 
 from tideflow import signals
-from tideflow.signals import ENDRUN, FAIL, PAUSE, RETRY, SKIP, SUCCESS, TRIGGERFAIL, Signal
+from tideflow.signals import (
+    ENDRUN,
+    FAIL,
+    LOOP,
+    PAUSE,
+    RETRY,
+    SKIP,
+    SUCCESS,
+    TRIGGERFAIL,
+    Signal,
+)
 from tideflow.states import (
     Failed,
+    Looped,
     Paused,
     Retrying,
     Skipped,
@@ -24,6 +35,7 @@ SIGNAL_STATES: list[tuple[type[Signal], type[State]]] = [
     (SKIP, Skipped),
     (PAUSE, Paused),
     (RETRY, Retrying),
+    (LOOP, Looped),
 ]
 
 

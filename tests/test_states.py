@@ -18,10 +18,12 @@ from tideflow.states import (
     Crashed,
     Failed,
     Finished,
+    Looped,
     Mapped,
     Paused,
     Pending,
     Queued,
+    Resume,
     Retrying,
     Running,
     Scheduled,
@@ -51,6 +53,7 @@ TRUE_PREDICATES: dict[type[State], set[str]] = {
     Scheduled: {"is_pending", "is_scheduled"},
     Retrying: {"is_pending", "is_scheduled", "is_retrying"},
     Paused: {"is_pending", "is_scheduled", "is_paused"},
+    Resume: {"is_pending", "is_scheduled", "is_resume"},
     Claimed: {"is_pending"},
     Queued: {"is_pending", "is_queued"},
     Running: {"is_running"},
@@ -63,6 +66,7 @@ TRUE_PREDICATES: dict[type[State], set[str]] = {
     TimedOut: {"is_finished", "is_failed", "is_timed_out"},
     TriggerFailed: {"is_finished", "is_failed"},
     Crashed: {"is_finished", "is_failed", "is_crashed"},
+    Looped: {"is_finished", "is_looped"},
     Cancelled: {"is_finished", "is_cancelled"},
 }
 PREDICATES = sorted(name for name in vars(State) if name.startswith("is_"))

@@ -25,14 +25,16 @@ from typing import Any
 
 from tideflow import signals, states, triggers
 from tideflow.context import context
-from tideflow.edge_annotations import flatten, unmapped
+from tideflow.edge_annotations import flatten, mapped, unmapped
 from tideflow.errors import TideflowError
 from tideflow.flow import Flow
+from tideflow.mapping import apply_map
 from tideflow.parameter import Parameter
 from tideflow.resources import resource_manager
 from tideflow.results import log_artifact, log_metric
 from tideflow.tag_context import tags
 from tideflow.task import FunctionTask, Task, task
+from tideflow.tasks.control_flow import case
 
 __version__ = "0.1.0.dev0"
 
@@ -43,11 +45,14 @@ __all__ = [
     "Task",
     "TideflowError",
     "__version__",
+    "apply_map",
+    "case",
     "config",
     "context",
     "flatten",
     "log_artifact",
     "log_metric",
+    "mapped",
     "resource_manager",
     "signals",
     "states",

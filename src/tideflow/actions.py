@@ -17,7 +17,8 @@ whose message says what was wrong and what to do instead.
 - :func:`cancel`: a waiting run ends ``Cancelled`` at once, a running one is stopped by a live
   service (its whole process tree) and ends ``Cancelled``; the unfinished runs it started
   (flows of flows) are cancelled with it;
-- :func:`retry`: a failed run gets another attempt.
+- :func:`retry`: a failed run gets another attempt;
+- :func:`resume_run`: a paused run (tasks waiting for approval) goes on, in its own process.
 
 >>> from datetime import UTC
 >>> from tideflow.store import MemoryStore
@@ -59,6 +60,7 @@ __all__ = [
     "new_run",
     "pause",
     "resume",
+    "resume_run",
     "retry",
     "stored_deployment",
     "trigger",
@@ -386,3 +388,24 @@ def _record_action(
             data=data,
         )
     )
+
+
+def resume_run(store: RunStore, run_id: str, *, at: datetime) -> FlowRunRecord:
+    """Approve paused run ``run_id`` (any unique id prefix): its process, which held it
+    ``Paused``, runs the tasks that waited for approval and goes on with the results it has. The
+    run as it is now (``Running``).
+
+    Raises:
+        RunNotFoundError, AmbiguousRunError: ``run_id`` names no run, or several.
+        ActionError: the run is not paused.
+    """
+    run = store.get_flow_run(run_id)
+    changed = store.resume(run.id, at=at, message="Resumed on request.")
+    if changed is None:
+        current = store.get_flow_run(run.id).state
+        raise ActionError(
+            f"run {run.id} is {current}; only a paused run (one whose tasks wait for approval) "
+            "can be resumed"
+        )
+    _record_action(store, "resume", at, changed, {})
+    return changed

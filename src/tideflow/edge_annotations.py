@@ -1,8 +1,9 @@
-"""Wrappers that change how an argument of ``task.map(...)`` is treated.
+"""Wrappers that change how an argument of a task call is treated.
 
 ``unmapped(x)`` passes ``x`` whole to every mapped child instead of one item each;
 ``flatten(x)`` un-nests ``x`` one level before mapping over it (``[[1], [2, 3]]`` maps over
-``1, 2, 3``).
+``1, 2, 3``); ``mapped(x)`` maps over ``x`` inside an ordinary call, so ``add(mapped(xs), y)``
+is ``add.map(xs, unmapped(y))``.
 """
 
 from __future__ import annotations
@@ -26,3 +27,7 @@ class unmapped(EdgeAnnotation):
 
 class flatten(EdgeAnnotation):
     """Un-nest this argument one level before mapping over it."""
+
+
+class mapped(EdgeAnnotation):
+    """Map over this argument in an ordinary call (the other arguments are given whole)."""

@@ -28,10 +28,11 @@ from typing import TYPE_CHECKING, Any
 
 from tideflow import builtin_tasks
 from tideflow.edge_annotations import EdgeAnnotation, flatten, unmapped
+from tideflow.edge_annotations import mapped as mapped_argument
 from tideflow.errors import FlowDefinitionError
 from tideflow.graph import Edge, Graph, Node
 from tideflow.parameter import Parameter
-from tideflow.task import Task, active_flow
+from tideflow.task import Task, active_case, active_flow
 
 if TYPE_CHECKING:
     from tideflow.states import State
@@ -111,6 +112,9 @@ class Flow:
         self.graph.add_node(Node(key, task.name, type(task).__name__, tuple(sorted(task.tags))))
         self._tasks[key] = task
         self._keys[task] = key
+        case = active_case.get()
+        if case is not None:
+            case.add_task(task, self)
         return task
 
     def _new_key(self, task: Task) -> str:
@@ -166,7 +170,7 @@ class Flow:
         """Wire ``task``: state-only upstreams, downstreams, and keyword arguments."""
         self.add_task(task)
         for up in upstream_tasks or ():
-            is_mapped = mapped and not isinstance(up, unmapped)
+            is_mapped = (mapped and not isinstance(up, unmapped)) or isinstance(up, mapped_argument)
             value = up.value if isinstance(up, EdgeAnnotation) else up
             self.add_edge(value, task, None, is_mapped, isinstance(up, flatten))
         for down in downstream_tasks or ():
@@ -175,7 +179,7 @@ class Flow:
             self._bind_argument(task, name, arg, mapped)
 
     def _bind_argument(self, task: Task, name: str, arg: Any, mapped: bool) -> None:
-        is_mapped = mapped and not isinstance(arg, unmapped)
+        is_mapped = (mapped and not isinstance(arg, unmapped)) or isinstance(arg, mapped_argument)
         flattened = isinstance(arg, flatten)
         value = arg.value if isinstance(arg, EdgeAnnotation) else arg
         upstream = self._as_task(value)

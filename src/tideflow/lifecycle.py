@@ -5,11 +5,14 @@ one, which every store backend enforces on every change (an illegal move is refu
 written). The states, by what holds the run::
 
     waiting     Scheduled ──claim──> Claimed ──start──> Running ──finish──> Success | Failed | ...
-                Retrying ──claim──┘      │                 │  └──pause──> Paused ──start──> Running
-                   ^                     └─release─> Scheduled (or Retrying: as it waited)
+                Retrying ──claim──┘      │               │   ^
+                   ^                     │           pause   resume
+                   │                     │               v   │
+                   │                     │              Paused ──finish──> Cancelled | TimedOut
+                   │                     └─release─> Scheduled (or Retrying: as it waited)
                    └──── a failure with retries left (finish), or a retry requested
-    active      Claimed, Running, Cancelling   (a process holds the run)
-    cancelling  Claimed | Running ──request cancel──> Cancelling ──cancel──> Cancelled
+    active      Claimed, Running, Paused, Cancelling   (a process holds the run)
+    cancelling  Claimed | Running | Paused ──request cancel──> Cancelling ──cancel──> Cancelled
 
 - **Scheduled**: created for a fire time, a trigger or a backfill; waits for its time and for room
   under the deployment's overlap policy.
@@ -19,7 +22,11 @@ written). The states, by what holds the run::
   heartbeat) makes the run ``Crashed``: the death of the service that launched it does not.
 - **Running**: the process took it over and beats its heartbeat.
 - **Cancelling**: someone asked for the run to stop; a live service stops its process tree.
-- **Paused**: a flow run waiting for approval (a ``manual_only`` task); no process holds it.
+- **Paused**: a flow run whose remaining tasks wait for approval (a ``manual_only`` task, or
+  ``PAUSE``). Its process still holds it, beats its heartbeat and waits for *resume* (``tideflow
+  resume-run``), which moves it back to ``Running`` in the same process, with the results it
+  has; or for a cancel request. Its deadline still runs, and its process dying makes it
+  ``Crashed``, as for a running run.
 - The final states are those of :mod:`tideflow.states` (``Success``, ``Failed``, ``TimedOut``,
   ``Crashed``, ``Cancelled``, ``Skipped``, ...). A failed one may go back to ``Retrying``.
 
@@ -32,7 +39,7 @@ written). The states, by what holds the run::
 from __future__ import annotations
 
 from tideflow.states import TRANSITIONS as TASK_TRANSITIONS
-from tideflow.states import Failed, Finished
+from tideflow.states import Failed, Finished, Looped
 
 __all__ = [
     "ACTIVE",
@@ -59,7 +66,9 @@ CANCELLING = "Cancelling"
 PAUSED = "Paused"
 
 FINAL: frozenset[str] = frozenset(
-    cls.__name__ for cls in TASK_TRANSITIONS if issubclass(cls, Finished)
+    cls.__name__
+    for cls in TASK_TRANSITIONS
+    if issubclass(cls, Finished) and cls is not Looped  # a task's iteration, never a run's end
 )
 """The final states: a run in one of them is over (but a failed one may be retried)."""
 
@@ -71,14 +80,11 @@ FAILED: frozenset[str] = frozenset(
 WAITING: frozenset[str] = frozenset({SCHEDULED, RETRYING})
 """Waiting to be claimed by a service."""
 
-ACTIVE: frozenset[str] = frozenset({CLAIMED, RUNNING, CANCELLING})
+ACTIVE: frozenset[str] = frozenset({CLAIMED, RUNNING, PAUSED, CANCELLING})
 """Held by a process (named by the run's host and pid)."""
 
-STATES: frozenset[str] = WAITING | ACTIVE | {PAUSED} | FINAL
+STATES: frozenset[str] = WAITING | ACTIVE | FINAL
 """Every state a flow run can be in."""
-
-_ENDINGS = FINAL | {PAUSED}
-"""What a process that ran a flow may end it in (a flow waiting for approval is Paused)."""
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     SCHEDULED: frozenset({CLAIMED, "Cancelled", "Skipped"}),
@@ -88,11 +94,11 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     CLAIMED: frozenset(
         {RUNNING, SCHEDULED, RETRYING, CANCELLING, "Cancelled", "Crashed", "Failed", "TimedOut"}
     ),
-    RUNNING: frozenset({CANCELLING} | _ENDINGS),
+    RUNNING: frozenset({CANCELLING, PAUSED} | FINAL),
     # A run asked to stop may still end on its own before its process is stopped.
     CANCELLING: FINAL,
-    # A paused flow run has no process: it is resumed (taken over again) or cancelled.
-    PAUSED: frozenset({CLAIMED, RUNNING, "Cancelled"}),
+    # A paused run's process waits for the resume; it may be cancelled, time out or die.
+    PAUSED: frozenset({RUNNING, CANCELLING} | FINAL),
     # A failed run may be retried (automatically, within its retries, or on request).
     **{name: frozenset({RETRYING}) for name in FAILED},
     **{name: frozenset() for name in FINAL - FAILED},

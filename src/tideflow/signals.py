@@ -2,7 +2,8 @@
 
 ``raise FAIL("bad input")`` ends the task ``Failed`` (retries apply), ``SUCCESS``/``SKIP`` end it
 successfully, ``RETRY`` asks for another attempt even past ``max_retries``, ``TRIGGERFAIL`` and
-``PAUSE`` are what triggers raise, and ``ENDRUN(state)`` ends the run in exactly ``state`` with no
+``PAUSE`` are what triggers raise, ``LOOP(result=...)`` runs the task again with that result in
+its context, and ``ENDRUN(state)`` ends the run in exactly ``state`` with no
 retry. The signal object becomes the state's result unless a ``result`` is given, which is why a
 task downstream of a skipped task (with ``skip_on_upstream_skip=False``) receives the ``SKIP``.
 """
@@ -55,6 +56,14 @@ class PAUSE(Signal):
     """Stop the task ``Paused`` until it is approved; raised by the ``manual_only`` trigger."""
 
     state_class = states.Paused
+
+
+class LOOP(Signal):
+    """Run the task again at once, in the same task run: the next iteration reads ``result``
+    as ``tideflow.context.task_loop_result`` and its number (from 1) as ``task_loop_count``.
+    The task's final state is that of its last iteration (the one that did not loop)."""
+
+    state_class = states.Looped
 
 
 class RETRY(Signal):

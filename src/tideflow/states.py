@@ -4,13 +4,15 @@ The hierarchy carries the meaning, as in Prefect 1, so every predicate is an ``i
 
     State
     ├── Pending ─┬─ Scheduled ─┬─ Retrying        (waiting for a retry; still pending)
-    │            │             └─ Paused          (waiting for manual approval)
+    │            │             ├─ Paused          (waiting for manual approval)
+    │            │             └─ Resume          (approved: runs next, its trigger passed)
     │            ├─ Queued                        (ready; waiting for a concurrency slot)
     │            └─ Claimed                       (flow runs only: a process was named)
     ├── Running ─── Cancelling                    (flow runs only: being stopped)
     └── Finished
         ├── Success ─┬─ Cached | Mapped | Skipped (all count as successes)
         ├── Failed ──┬─ TimedOut | TriggerFailed | Crashed (all count as failures)
+        ├── Looped                                (one iteration of a LOOP; runs again)
         └── Cancelled
 
 ``TRANSITIONS`` lists, for each state class, the classes a task run may move to next (flow runs
@@ -39,10 +41,12 @@ __all__ = [
     "Crashed",
     "Failed",
     "Finished",
+    "Looped",
     "Mapped",
     "Paused",
     "Pending",
     "Queued",
+    "Resume",
     "Retrying",
     "Running",
     "Scheduled",
@@ -110,6 +114,12 @@ class State:
 
     def is_paused(self) -> bool:
         return isinstance(self, Paused)
+
+    def is_resume(self) -> bool:
+        return isinstance(self, Resume)
+
+    def is_looped(self) -> bool:
+        return isinstance(self, Looped)
 
     def is_running(self) -> bool:
         return isinstance(self, Running)
@@ -210,6 +220,14 @@ class Queued(Pending):
     __slots__ = ()
 
 
+class Resume(Scheduled):
+    """Approved after a pause: the task runs next, with ``resume`` true in its context, so the
+    ``manual_only`` trigger passes and ``PAUSE`` raised on ``context.get("resume")`` is not."""
+
+    color = "#ffab00"
+    __slots__ = ()
+
+
 class Claimed(Pending):
     """A flow run a service chose to start, naming the process that will run it (flow runs
     only: see :mod:`tideflow.lifecycle`)."""
@@ -301,6 +319,27 @@ class Crashed(Failed):
     __slots__ = ()
 
 
+class Looped(Finished):
+    """One iteration of a task that raised ``LOOP``: the task runs again at once, with
+    ``task_loop_result`` (this state's result) and ``task_loop_count`` in its context. Never a
+    task's last state: the last iteration's state is."""
+
+    color = "#ffcc00"
+    __slots__ = ("loop_count",)
+
+    def __init__(
+        self,
+        message: str | None = None,
+        result: Any = None,
+        *,
+        loop_count: int = 1,
+        timestamp: datetime | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message, result, timestamp=timestamp, context=context)
+        self.loop_count = loop_count
+
+
 class Cancelled(Finished):
     """Stopped on request (Ctrl-C, SIGTERM, a cancelled deployment run)."""
 
@@ -318,7 +357,8 @@ TRANSITIONS: dict[type[State], frozenset[type[State]]] = {
     Scheduled: frozenset({Running, Pending, Paused, Queued}) | _FINAL_FROM_PENDING,
     Queued: frozenset({Running, Pending}) | _FINAL_FROM_PENDING,
     Retrying: frozenset({Running, Cancelled, Skipped, TriggerFailed, Queued}),
-    Paused: frozenset({Running, Pending, Cancelled}) | _FINAL_FROM_PENDING,
+    Paused: frozenset({Running, Pending, Resume, Cancelled}) | _FINAL_FROM_PENDING,
+    Resume: frozenset({Running, Queued}) | _FINAL_FROM_PENDING,
     Running: frozenset(
         {
             Success,
@@ -330,10 +370,12 @@ TRANSITIONS: dict[type[State], frozenset[type[State]]] = {
             TriggerFailed,
             Retrying,
             Paused,
+            Looped,
             Cancelled,
             Crashed,
         }
     ),
+    Looped: frozenset({Running}),
     Success: frozenset(),
     Cached: frozenset(),
     Mapped: frozenset(),

@@ -39,12 +39,16 @@ if TYPE_CHECKING:
     Trigger = Callable[[Mapping[Any, State]], bool]
     StateHandler = Callable[["Task", State, State], "State | None"]
 
-__all__ = ["FunctionTask", "Task", "active_flow", "task"]
+__all__ = ["FunctionTask", "Task", "active_case", "active_flow", "task"]
 
 RESERVED_ARGUMENTS = frozenset({"upstream_tasks", "mapped", "task_args", "flow"})
 
 # The flow that ``with Flow(...)`` is building, if any (set by Flow.__enter__).
 active_flow: ContextVar[Flow | None] = ContextVar("tideflow_active_flow", default=None)
+
+# The innermost `with case(...)` block being built, if any: it is told of every task added to a
+# flow inside it (see tideflow.tasks.control_flow.case).
+active_case: ContextVar[Any] = ContextVar("tideflow_active_case", default=None)
 
 
 def _seconds(value: float | timedelta | None, option: str, owner: str) -> float | None:

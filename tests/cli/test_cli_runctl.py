@@ -126,3 +126,17 @@ def test_events_lists_the_log_and_json_keeps_the_api_s_field_names(store: RunSto
     ]
     assert [row["name"] for row in only_runs] == ["Scheduled"]
     assert error(invoke("events", "--kind", "nonsense")).startswith("--kind: unknown kind")
+
+
+def test_resume_run_approves_a_paused_run_and_refuses_one_that_is_not(store: RunStore) -> None:
+    run = actions.trigger(store, "etl", at=T0)
+    store.claim(run.id, at=T0, host="h", pid=1)
+    store.start(run.id, at=T0, host="h", pid=1)
+    assert " ".join(error(invoke("resume-run", run.id[:8])).split()) == (
+        f"run {run.id} is Running; only a paused run (one whose tasks wait for approval) can "
+        "be resumed"
+    )
+    store.pause(run.id, at=T0, message="waiting", host="h", pid=1)
+    out = ok("resume-run", run.id[:8]).stdout
+    assert out.startswith(f"Run {run.id} resumes: its paused tasks run now")
+    assert store.get_flow_run(run.id).state == "Running"

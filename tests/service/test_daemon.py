@@ -440,3 +440,54 @@ def test_a_slot_already_taken_by_a_backfill_still_moves_the_schedule_on(
     record = store.get_deployment("greet")
     assert record is not None
     assert record.last_fire == next_slot, "else the planner would ask for the slot every tick"
+
+
+# -- paused runs: held by their process until resumed ----------------------------------------
+
+
+def paused_run(store: MemoryStore, host: FakeHost, svc: Service, clock: FakeClock) -> str:
+    """A triggered run whose process took it over and paused it (tasks wait for approval)."""
+    run = actions.trigger(store, "greet", at=clock.now())
+    svc.tick()
+    taken = host.take_over(store, run.id, clock.now())
+    assert taken.pid is not None
+    paused = store.pause(run.id, at=clock.now(), message="waiting", host=taken.host, pid=taken.pid)
+    assert paused is not None
+    return run.id
+
+
+def test_a_paused_run_whose_process_lives_is_left_waiting_and_keeps_its_slot(
+    store: MemoryStore, host: FakeHost, fake_clock: FakeClock
+) -> None:
+    svc = service(store, host, fake_clock, deployment(schedule=None, overlap="skip"))
+    run_id = paused_run(store, host, svc, fake_clock)
+    fake_clock.advance(3600)
+    later = actions.trigger(store, "greet", at=fake_clock.now())
+    svc.tick()
+    assert store.get_flow_run(run_id).state == "Paused"
+    assert store.get_flow_run(later.id).state == "Scheduled", "the paused run holds the slot"
+    assert host.stopped == []
+
+
+def test_a_paused_run_whose_process_died_is_crashed(
+    store: MemoryStore, host: FakeHost, fake_clock: FakeClock
+) -> None:
+    svc = service(store, host, fake_clock, deployment(schedule=None))
+    run_id = paused_run(store, host, svc, fake_clock)
+    host.die(store, run_id, status=-9)
+    svc.tick()
+    crashed = store.get_flow_run(run_id)
+    assert crashed.state == "Crashed"
+    assert "without recording a final state" in (crashed.state_message or "")
+
+
+def test_a_paused_run_past_its_deadline_is_stopped_and_timed_out(
+    store: MemoryStore, host: FakeHost, fake_clock: FakeClock
+) -> None:
+    svc = service(store, host, fake_clock, deployment(schedule=None, timeout=timedelta(seconds=60)))
+    run_id = paused_run(store, host, svc, fake_clock)
+    fake_clock.advance(61)
+    svc.tick()
+    ended = store.get_flow_run(run_id)
+    assert ended.state == "TimedOut"
+    assert ended.pid in host.stopped

@@ -283,6 +283,10 @@ def test_only_the_process_a_claim_names_may_start_the_run(store: RunStore) -> No
         ("release", "Running"),
         ("cancel", "Scheduled"),
         ("reschedule", "Success"),
+        ("pause", "Scheduled"),
+        ("pause", "Claimed"),
+        ("resume", "Running"),
+        ("resume", "Success"),
     ],
 )
 def test_an_illegal_move_is_refused_and_nothing_is_written(
@@ -297,6 +301,8 @@ def test_an_illegal_move_is_refused_and_nothing_is_written(
         "release": lambda: store.release("run-1", at=at(1), reason="r"),
         "cancel": lambda: store.cancel("run-1", at=at(1), message="m"),
         "reschedule": lambda: store.reschedule("run-1", at=at(1), message="m"),
+        "pause": lambda: store.pause("run-1", at=at(1), message="m", host="host-b", pid=77),
+        "resume": lambda: store.resume("run-1", at=at(1), message="m"),
     }
     assert calls[verb]() is None
     assert store.get_flow_run("run-1").state == state
@@ -305,9 +311,9 @@ def test_an_illegal_move_is_refused_and_nothing_is_written(
 
 def test_finish_takes_only_final_states(store: RunStore) -> None:
     store.create_flow_run(flow_run())
-    with pytest.raises(InvalidRecordError, match="final state or Paused, got 'Running'"):
+    with pytest.raises(InvalidRecordError, match="takes a final state, got 'Running'"):
         store.finish("run-1", "Running", None, at=at(1))
-    with pytest.raises(InvalidRecordError, match="final state or Paused, got 'running'"):
+    with pytest.raises(InvalidRecordError, match="takes a final state, got 'running'"):
         store.finish("run-1", "running", None, at=at(1))
 
 
@@ -402,6 +408,51 @@ def test_cancelling_a_waiting_run_ends_it_and_an_active_one_asks_its_process(
     done = store.cancel("run-2", at=at(6), message="Its process tree was stopped.")
     assert done is not None
     assert (done.state, done.end_time) == ("Cancelled", at(6))
+
+
+def test_a_running_run_is_paused_by_its_process_and_resumed_back_to_running(
+    store: RunStore,
+) -> None:
+    store.create_flow_run(flow_run(deployment="hourly", timeout=600.0))
+    began = started(store)
+    before = store.last_event_id()
+    assert store.pause("run-1", at=at(3), message="m", host="host-b", pid=78) is None
+    paused = store.pause("run-1", at=at(3), message="waiting for approval", host="host-b", pid=77)
+    assert paused is not None
+    assert (paused.state, paused.state_message) == ("Paused", "waiting for approval")
+    assert (paused.host, paused.pid, paused.deadline) == ("host-b", 77, began.deadline)
+    assert paused.is_active
+    assert not paused.is_finished
+    assert store.pause("run-1", at=at(4), message="again", host="host-b", pid=77) is None
+    resumed = store.resume("run-1", at=at(5), message="Resumed on request.")
+    assert resumed is not None
+    assert (resumed.state, resumed.pid, resumed.start_time) == ("Running", 77, began.start_time)
+    assert store.resume("run-1", at=at(6), message="again") is None
+    events = [(e.name, e.data["from"]) for e in store.events(after_id=before)]
+    assert events == [("Paused", "Running"), ("Running", "Paused")]
+    assert store.finish("run-1", "Success", "done", at=at(7)) is not None
+
+
+def test_a_paused_run_asked_to_stop_is_cancelling_until_its_process_ends_it(
+    store: RunStore,
+) -> None:
+    store.create_flow_run(flow_run())
+    started(store)
+    store.pause("run-1", at=at(3), message="waiting", host="host-b", pid=77)
+    asked = store.request_cancel("run-1", at=at(4), reason="not approved")
+    assert asked is not None
+    assert asked.state == "Cancelling"
+    assert store.resume("run-1", at=at(5), message="too late") is None
+    assert store.finish("run-1", "Cancelled", "cancelled while paused", at=at(6)) is not None
+
+
+def test_a_paused_run_whose_process_died_may_be_crashed_by_a_service(store: RunStore) -> None:
+    store.create_flow_run(flow_run())
+    started(store)
+    store.pause("run-1", at=at(3), message="waiting", host="host-b", pid=77)
+    ended = store.finish("run-1", "Crashed", "gone", at=at(4), expected={"Claimed", "Running"})
+    assert ended is None
+    assert store.finish("run-1", "Crashed", "gone", at=at(4), expected={"Paused"}) is not None
 
 
 def test_a_run_asked_to_stop_may_still_end_on_its_own(store: RunStore) -> None:

@@ -29,7 +29,7 @@ from tideflow.cli.logs import logs_command
 from tideflow.cli.metrics import metrics_command
 from tideflow.cli.prune import prune_command
 from tideflow.cli.run import run_command
-from tideflow.cli.runctl import cancel_command, retry_command
+from tideflow.cli.runctl import cancel_command, resume_run_command, retry_command
 from tideflow.cli.runs import runs_app
 from tideflow.cli.schedule import schedule_app
 from tideflow.cli.serve import serve_command
@@ -56,6 +56,7 @@ app.command("delete")(delete_command)
 app.command("backfill")(backfill_command)
 app.command("cancel")(cancel_command)
 app.command("retry")(retry_command)
+app.command("resume-run")(resume_run_command)
 app.command("events")(events_command)
 
 

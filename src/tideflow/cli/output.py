@@ -19,6 +19,7 @@ _STYLES: tuple[tuple[type[states.State], str], ...] = (
     (states.Success, "green"),
     (states.Cancelled, "yellow"),
     (states.Paused, "yellow"),
+    (states.Looped, "cyan"),
     (states.Running, "cyan"),
     (states.Pending, "dim"),
 )

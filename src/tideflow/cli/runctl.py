@@ -1,6 +1,8 @@
-"""``tideflow cancel RUN_ID`` and ``tideflow retry RUN_ID``: act on one run of a deployment.
+"""``tideflow cancel RUN_ID``, ``tideflow retry RUN_ID`` and ``tideflow resume-run RUN_ID``: act
+on one run.
 
-Thin over :func:`tideflow.actions.cancel` and :func:`tideflow.actions.retry`. A waiting run is
+Thin over :func:`tideflow.actions.cancel`, :func:`tideflow.actions.retry` and
+:func:`tideflow.actions.resume_run`. A waiting run is
 cancelled at once; a running one is stopped by the service on its host (its whole process tree)
 within a tick. A failed run retried waits for room under its deployment's limits like any run.
 """
@@ -16,7 +18,7 @@ from tideflow import actions, lifecycle
 from tideflow.cli.deployments import deployment_store
 from tideflow.cli.output import say
 
-__all__ = ["cancel_command", "retry_command"]
+__all__ = ["cancel_command", "resume_run_command", "retry_command"]
 
 _RUN_HELP = "The run's id, or any unique prefix of it."
 
@@ -47,3 +49,10 @@ def retry_command(run_id: Annotated[str, typer.Argument(help=_RUN_HELP)]) -> Non
         f"Run {run.id} will run again (attempt {run.attempts}); the service starts it: "
         f"tideflow logs {run.id} --follow"
     )
+
+
+def resume_run_command(run_id: Annotated[str, typer.Argument(help=_RUN_HELP)]) -> None:
+    """Approve a paused run: its tasks waiting for approval run, in the run's own process."""
+    with deployment_store() as store:
+        run = actions.resume_run(store, run_id, at=datetime.now(UTC))
+    say(f"Run {run.id} resumes: its paused tasks run now (tideflow logs {run.id[:8]} --follow).")

@@ -6,6 +6,13 @@ whichever comes first: a unit finishing, or the earliest retry coming due. A ``R
 goes into a heap keyed by its start time and is submitted again then, so a retry delay never
 holds up other work.
 
+When nothing is left to run but tasks waiting for approval (``Paused`` by the ``manual_only``
+trigger or ``PAUSE``), an observer may *hold* the run (:meth:`RunObserver.hold_paused`; the store
+recorder does, for ``tideflow resume-run``): the loop then waits, polling the hold on its clock,
+and once the run is approved the paused units move to ``Resume`` and run, followed by what
+waits for them; a run cancelled while it waits ends ``Cancelled``. Nobody holding it, the run
+ends ``Paused`` (an unrecorded ``flow.run()``).
+
 When nothing is left, the reference tasks (default: terminal tasks; a mapped reference task
 counts through its children) decide the flow run's state: ``Failed`` if any failed, ``Success``
 if all succeeded, else the run is ``Paused`` (a ``manual_only`` task waits for approval). The
@@ -33,6 +40,7 @@ from typing import Any, cast
 
 from tideflow.clock import Clock
 from tideflow.context import use_context
+from tideflow.engine.approval import await_approval, in_run_order
 from tideflow.engine.limits import POLL_SECONDS, SlotGate
 from tideflow.engine.logs import flow_logger
 from tideflow.engine.observers import FlowRunInfo, RunObserver
@@ -49,6 +57,7 @@ from tideflow.states import (
     Paused,
     Pending,
     Queued,
+    Resume,
     Retrying,
     Running,
     State,
@@ -101,6 +110,10 @@ class FlowRunner:
         self._live = bool(self.observers)
         self._relay = executor.state_relay() if self._live else None
         self._told: dict[Unit, int] = {}  # how many states of a running unit were told already
+        # Units that came back without running because an upstream unit was paused (chaining
+        # executors submit them early): they run again once the run is approved.
+        self._unrun: list[Unit] = []
+        self._ended_while_paused: str | None = None
 
     def run(self) -> State:
         """Run every task; return the flow run's final state."""
@@ -134,6 +147,8 @@ class FlowRunner:
         while True:
             self._submit_ready(ready)
             if not ready.running and not ready.retries and not self._queued:
+                if self._approved(ready):
+                    continue
                 return
             timeout = ready.seconds_to_next_retry(clock.now())
             if self._queued:
@@ -214,6 +229,55 @@ class FlowRunner:
             flow_logger().info("Task %s: %s", unit_name(unit), queued.message)
         return False
 
+    # -- paused tasks ----------------------------------------------------------------------
+
+    def _approved(self, ready: Readiness) -> bool:
+        """Only paused units are left: wait for approval if an observer holds the run; whether
+        the run goes on (see :mod:`tideflow.engine.approval`)."""
+        paused = ready.paused_units()
+        if not paused:
+            return False
+        names = [unit_name(u) for u in paused]
+        answer = await_approval(self.observers, self.run_info, names, self.clock)
+        if answer is None:
+            return False
+        if answer != "resumed":
+            self._end_paused(ready, paused, answer)
+            return False
+        again = []
+        for unit in paused:
+            resumed = Resume("approved", timestamp=self.clock.now())
+            if unit[1] is not None or unit[0] not in ready.mapped:
+                check_transition(cast(State, ready.current(unit)), resumed)
+                self.history.setdefault(unit_name(unit), []).append(resumed)
+                self._tell(unit, [resumed])
+            if ready.resume(unit, resumed):
+                again.append(unit)
+        unrun, self._unrun = in_run_order(self.flow, self._unrun), []
+        for unit in [*again, *unrun]:  # one by one: each may take the future of one before it
+            future = self.executor.submit(run_unit, *self._call_args(ready, unit))
+            if self._chained:
+                self._handles[unit] = future
+            ready.running.add(unit)
+            self._when_done(unit, future)
+        return True
+
+    def _end_paused(self, ready: Readiness, paused: list[Unit], answer: str) -> None:
+        """The run was cancelled (or ended by someone else) while it waited: its paused units
+        end ``Cancelled``, and so does the run."""
+        why = (
+            "cancelled while waiting for approval"
+            if answer == "cancelled"
+            else "ended from outside while waiting for approval"
+        )
+        self._ended_while_paused = f"Flow run {why}."
+        for unit in paused:
+            cancelled = Cancelled(why, timestamp=self.clock.now())
+            if unit[1] is not None or unit[0] not in ready.mapped:
+                self.history.setdefault(unit_name(unit), []).append(cancelled)
+                self._tell(unit, [cancelled])
+            ready.record(unit, cancelled)
+
     def _submit_one(self, ready: Readiness, unit: Unit) -> None:
         future = self.executor.submit(run_unit, *self._call_args(ready, unit))
         ready.submitted(unit)
@@ -289,6 +353,8 @@ class FlowRunner:
             self._gate.release(unit)
             self._full.clear()
         self.history.setdefault(unit_name(unit), []).extend(states)
+        if not states:
+            self._unrun.append(unit)
         told = self._told.pop(unit, 0) if self._live else 0
         self._tell(unit, states[told:] if told else states)
         final = states[-1] if states else Pending("Task not run.")
@@ -338,6 +404,8 @@ class FlowRunner:
         reference = [states[self.flow.key(t)] for t in self.flow.reference_tasks()]
         decisive = [c for s in reference for c in _children_or_self(s)]
         now = self.clock.now()
+        if self._ended_while_paused is not None:
+            return Cancelled(self._ended_while_paused, result, timestamp=now)
         if any(s.is_failed() for s in decisive):
             return Failed("Some reference tasks failed.", result, timestamp=now)
         if all(s.is_successful() for s in decisive):

@@ -10,14 +10,28 @@ from several threads at once: see its docstring.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
     from tideflow.flow import Flow
     from tideflow.states import State
     from tideflow.task import Task
+
+
+Approval = Literal["waiting", "resumed", "cancelled", "ended"]
+"""What a :class:`PauseHold` says of a paused run: still waiting, approved, cancelled, or ended
+by someone else (a service found it past its deadline)."""
+
+
+class PauseHold(Protocol):
+    """A paused run held waiting for approval; the run loop polls it every ``interval`` s."""
+
+    interval: float
+
+    def poll(self) -> Approval: ...
 
 
 @dataclass
@@ -54,6 +68,13 @@ class RunObserver:
         state is told before the task's code starts. An exception raised on a ``Running`` state
         is logged, and does not change the task's outcome.
         """
+
+    def hold_paused(self, run: FlowRunInfo, waiting: Sequence[str]) -> PauseHold | None:
+        """Nothing is left to run but tasks waiting for approval (``waiting``, as ``key`` or
+        ``key[i]``). An observer that can keep the run waiting for an approval given from
+        elsewhere (the store recorder: ``tideflow resume-run``) returns a hold, which the loop
+        polls; the default, None, lets the run end ``Paused``."""
+        return None
 
     def flow_run_finished(self, run: FlowRunInfo, state: State) -> None:
         """The run ended in ``state``; called before ``flow.run()`` returns."""

@@ -34,11 +34,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from tideflow.context import context
 from tideflow.engine.task_runner import upstream_verdict
 from tideflow.engine.units import Source
 from tideflow.flow import Flow
 from tideflow.graph import Edge
-from tideflow.states import Failed, Finished, Mapped, Pending, Retrying, State
+from tideflow.states import Failed, Finished, Mapped, Paused, Pending, Resume, Retrying, State
 
 Unit = tuple[str, int | None]
 Event = Literal["expanded", "submitted", "finished"]
@@ -215,7 +216,7 @@ class Readiness:
 
     # -- expanding a mapped task ------------------------------------------------------------
 
-    def _expand(self, key: str) -> None:
+    def _expand(self, key: str, resumed: bool = False) -> None:
         task = self.flow.task(key)
         edges = self.flow.graph.upstream_edges(key)
         # Child-by-child inputs are judged per child, by the child itself; a mapped upstream
@@ -227,6 +228,9 @@ class Readiness:
             and not (self.when(e.upstream, key) == "expanded" and e.upstream in self.expansions)
         }
         verdict = upstream_verdict(task, settled) if settled else None
+        if isinstance(verdict, Paused):  # waits for approval, and its downstream tasks with it
+            self.states[key] = verdict
+            return
         if verdict is not None:
             self._settle_without_children(key, verdict)
             return
@@ -245,8 +249,11 @@ class Readiness:
             )
             for i in range(width):
                 waiting[i] += not done[i]
+        initial: list[State | None] = (
+            [Resume("approved") for _ in range(width)] if resumed else [None] * width
+        )
         self.expansions[key] = Expansion(
-            width, [None] * width, [False] * width, waiting, values, width, width
+            width, initial, [False] * width, waiting, values, width, width
         )
         self._release(key, frozenset({"expanded"}))
         if width == 0:
@@ -331,6 +338,25 @@ class Readiness:
             state = self.states[key]
             stripped = self._stripped[key] = type(state)(state.message, timestamp=state.timestamp)
         return stripped
+
+    def paused_units(self) -> list[Unit]:
+        """The units waiting for approval (``Paused``), tasks and mapped children."""
+        units: list[Unit] = [(k, None) for k, s in self.states.items() if isinstance(s, Paused)]
+        for key, expansion in self.expansions.items():
+            units += [(key, i) for i, s in enumerate(expansion.states) if isinstance(s, Paused)]
+        return units
+
+    def resume(self, unit: Unit, state: State) -> bool:
+        """``unit``, paused, was approved (``state`` is its ``Resume``); whether it is to be run
+        again (a mapped task paused before expanding expands now instead)."""
+        key, index = unit
+        if index is None and key in self.mapped:
+            del self.states[key]
+            with context(resume=True):  # its trigger passes now, and so do its children's
+                self._expand(key, resumed=True)
+            return False
+        self.record(unit, state)
+        return True
 
     def final_states(self) -> dict[str, State]:
         """Every task's state; tasks that never ran are ``Pending("Task not run.")``."""

@@ -14,6 +14,12 @@ a direct ``flow.run()`` is created ``Running``. A run whose process dies keeps w
 and stays unfinished in the store (``RunStore.unfinished_runs``) until a service marks it
 ``Crashed``.
 
+A run whose remaining tasks wait for approval is *held* (:meth:`StoreRecorder.hold_paused`): the
+recorder moves it to ``Paused`` in the store, and the run's process keeps it (and its heartbeat)
+while the run loop polls the store every :data:`PAUSE_POLL_SECONDS` until someone resumes it
+(``tideflow resume-run``, :func:`tideflow.actions.resume_run`: back to ``Running``) or cancels
+it.
+
 Recording never fails a run: a store error is logged once as a warning, what could not be
 written is kept for the next flush, and the final state is retried with back-off. A direct run
 whose store cannot even record its start runs unrecorded, with a warning.
@@ -34,19 +40,22 @@ import logging
 import os
 import time
 import weakref
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from tideflow import lifecycle
 from tideflow.context import context
 from tideflow.durations import parse_duration
 from tideflow.engine.logs import ROOT, capturing, flow_logger
-from tideflow.engine.observers import FlowRunInfo, RunObserver
+from tideflow.engine.observers import Approval, FlowRunInfo, PauseHold, RunObserver
 from tideflow.engine.run_writer import (
     FLUSH_SECONDS,
     HEARTBEAT_SECONDS,
     HOST,
     RunNotClaimedError,
     RunWriter,
+    claimant_pids,
     record_final_state,
     take_over,
 )
@@ -66,6 +75,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FLUSH_SECONDS",
     "HEARTBEAT_SECONDS",
+    "PAUSE_POLL_SECONDS",
     "RunNotClaimedError",
     "StoreRecorder",
     "graph_hash",
@@ -73,6 +83,8 @@ __all__ = [
 ]
 
 PRUNE_EVERY_SECONDS = 3600.0
+PAUSE_POLL_SECONDS = 1.0
+"""How often a paused run's process reads its run's state, waiting for the resume."""
 _last_prune: float | None = None
 
 
@@ -211,6 +223,11 @@ class StoreRecorder(RunObserver):
         if task.checkpoint and not secret and state.is_successful() and not state.is_skipped():
             self._checkpoint(writer, run.flow_run_id, key, task, state, map_index)
 
+    def hold_paused(self, run: FlowRunInfo, waiting: Sequence[str]) -> PauseHold | None:
+        if self._writer is None:
+            return None
+        return _StoreHold(self.store, run.flow_run_id, waiting)
+
     def flow_run_finished(self, run: FlowRunInfo, state: State) -> None:
         if self._logs is not None:
             logging.getLogger().removeHandler(self._logs)
@@ -246,6 +263,46 @@ class StoreRecorder(RunObserver):
             )
             return
         writer.rows.append(row)
+
+
+class _StoreHold:
+    """A run held ``Paused`` in the store by this process; see the module docstring."""
+
+    def __init__(self, store: RunStore, run_id: str, waiting: Sequence[str]) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.interval = PAUSE_POLL_SECONDS
+        self._warned = False
+        shown = ", ".join(waiting[:5]) + (
+            f" and {len(waiting) - 5} more" if len(waiting) > 5 else ""
+        )
+        message = f"Waiting for approval of {shown}: tideflow resume-run {run_id}"
+        try:
+            current = store.get_flow_run(run_id)
+            pid = current.pid if current.pid in claimant_pids() else os.getpid()
+            paused = store.pause(run_id, at=datetime.now(UTC), message=message, host=HOST, pid=pid)
+        except StoreError as exc:
+            flow_logger().warning("Run %s could not be paused in the run store: %s", run_id, exc)
+            paused = None
+        # Not paused (it is being cancelled, held by another process, or the store failed): it
+        # is never "resumed", so its paused tasks never run without an approval.
+        self._paused = paused is not None
+
+    def poll(self) -> Approval:
+        try:
+            state = self.store.get_flow_run(self.run_id).state
+        except StoreError as exc:  # a dropped connection: the run still waits
+            if not self._warned:
+                self._warned = True
+                flow_logger().warning("Run %s: reading its state failed (%s)", self.run_id, exc)
+            return "waiting"
+        if state == lifecycle.PAUSED:
+            return "waiting"
+        if state == lifecycle.RUNNING:
+            return "resumed" if self._paused else "ended"
+        if state == lifecycle.CANCELLING:
+            return "cancelled"
+        return "ended"
 
 
 def _result_row(run_id: str, key: str, map_index: int | None, output: Output) -> ResultRow:

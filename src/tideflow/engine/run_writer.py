@@ -242,8 +242,8 @@ def record_final_state(
     at: datetime,
     logger: logging.Logger = log,
 ) -> bool:
-    """Write run ``run_id``'s final ``state``, if it is still running (or being cancelled);
-    whether it was.
+    """Write run ``run_id``'s final ``state``, if it is still running (or paused, or being
+    cancelled); whether it was.
 
     A store error (a locked file, a dropped connection) is retried with back-off. A run that
     is neither was marked by a service meanwhile (crashed, timed out, cancelled) and is left
@@ -259,7 +259,7 @@ def record_final_state(
                 state,
                 message,
                 at=at,
-                expected={lifecycle.RUNNING, lifecycle.CANCELLING},
+                expected={lifecycle.RUNNING, lifecycle.PAUSED, lifecycle.CANCELLING},
             )
         except Exception as exc:
             error = exc

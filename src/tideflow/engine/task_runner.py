@@ -5,13 +5,20 @@ current state and attempt number, and the flow run's context) and returns the st
 went through in this attempt, last one final for the attempt::
 
     skip check ──> trigger ──> Running ──> call run() ──> Success | Failed | TimedOut | ...
-        │              │                                     └─> Retrying (failure, retries left)
-        └> Skipped     └> TriggerFailed | Paused
+        │              │          ^                          ├─> Retrying (failure, retries left)
+        └> Skipped     └> TriggerFailed | Paused             └─> Looped (LOOP) ─┐
+                                  └─────────────────────────────────────────────┘
 
 It has no knowledge of the rest of the flow or of executors, so the same function runs in the
 calling thread, in a thread pool, in another process or on a Dask worker. Retrying is not done
 here: a ``Retrying`` state with a ``start_time`` goes back to the run loop, which schedules the
 next attempt without holding up other ready tasks.
+
+A task that raises ``LOOP(result=...)`` runs again at once, in the same attempt, with
+``task_loop_result`` and ``task_loop_count`` (from 1) in its context; each iteration is timed
+out on its own and has ``max_retries`` retries of its own (a retry resumes at the iteration that
+failed: the ``Retrying`` state's context carries the loop's position). A task resumed after a
+pause (its state is ``Resume``) runs with ``resume`` true in its context.
 
 The states come back together when the attempt ends, the last one final; ``live``, when given,
 also hears of the ``Running`` state as soon as the task enters it, before the task's code runs,
@@ -32,9 +39,11 @@ from tideflow.engine.logs import stdout_to, task_logger
 from tideflow.engine.timeouts import TaskTimeout, call_with_timeout
 from tideflow.graph import Edge
 from tideflow.results import collect_outputs
-from tideflow.signals import ENDRUN, RETRY, Signal
+from tideflow.signals import ENDRUN, LOOP, RETRY, Signal
 from tideflow.states import (
     Failed,
+    Looped,
+    Resume,
     Retrying,
     Running,
     Skipped,
@@ -86,7 +95,12 @@ def run_task(call: TaskCall, now: Now = utcnow, live: Live | None = None) -> lis
         task_run_count=call.run_count,
         map_index=call.map_index,
         logger=logger,
+        task_loop_count=call.state.context.get("task_loop_count", 1),
     )
+    if "task_loop_result" in call.state.context:  # a retry part way through a loop
+        ctx["task_loop_result"] = call.state.context["task_loop_result"]
+    if isinstance(call.state, Resume):
+        ctx["resume"] = True
     history = _History(task, call.state)
     with use_context(ctx):
         early = upstream_verdict(task, call.upstream_states) if call.run_count == 1 else None
@@ -98,12 +112,44 @@ def run_task(call: TaskCall, now: Now = utcnow, live: Live | None = None) -> lis
             live(history.state)
         with collect_outputs() as outputs:
             final = _execute(call, logger, now)
+            while isinstance(final, Looped):
+                final = _next_iteration(call, ctx, history, final, logger, now, live)
+            if isinstance(final, Retrying) and "task_loop_result" in ctx:
+                final.context.update(
+                    task_loop_count=ctx["task_loop_count"],
+                    task_loop_result=ctx["task_loop_result"],
+                )
         history.move(final)
         if outputs:
             # Metrics and artifacts travel with the attempt's final state, so they reach the
             # driver from any executor (see tideflow.results).
             history.state.context["outputs"] = outputs
     return history.states
+
+
+def _next_iteration(
+    call: TaskCall,
+    ctx: dict[str, Any],
+    history: _History,
+    looped: Looped,
+    logger: logging.Logger,
+    now: Now,
+    live: Live | None,
+) -> State:
+    """Record iteration ``looped`` and run the next one; the state it ends in."""
+    count = ctx["task_loop_count"]
+    looped.loop_count = count
+    looped.message = looped.message or f"iteration {count} asked to loop"
+    history.move(looped)
+    if live is not None:
+        live(history.state)
+    # The context object is the one in use (use_context does not copy it).
+    ctx.update(task_loop_count=count + 1, task_loop_result=looped.result, task_run_count=1)
+    call.run_count = 1  # each iteration has its own retries
+    history.move(Running(timestamp=now()))
+    if live is not None:
+        live(history.state)
+    return _execute(call, logger, now)
 
 
 class _History:
@@ -163,6 +209,8 @@ def _execute(call: TaskCall, logger: logging.Logger, now: Now) -> State:
             value = _call(task, call.inputs)
     except ENDRUN as end:
         return end.state
+    except LOOP as sig:
+        return Looped(sig.message, sig.state.result, timestamp=now())
     except RETRY as sig:
         return _retrying(call, sig.message or "the task asked to be retried", sig, now, logger)
     except Signal as sig:

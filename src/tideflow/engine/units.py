@@ -44,6 +44,7 @@ def materialize(call: TaskCall, spec: list[Source]) -> bool:
     wrapped in :class:`Captured` by a remote executor).
     """
     upstream: dict[Edge, State] = {}
+    finished = True
     for edge, kind, payload in spec:
         if kind == "item":
             state, value = payload
@@ -54,6 +55,8 @@ def materialize(call: TaskCall, spec: list[Source]) -> bool:
                 state = _last(payload)
             else:
                 children = [_last(p) for p in payload]
+                # A child still waiting (paused) leaves the whole mapped input unfinished.
+                finished = finished and all(isinstance(c, Finished) for c in children)
                 state = Mapped(
                     f"mapped over {len(children)} children",
                     [c.result for c in children],
@@ -64,7 +67,7 @@ def materialize(call: TaskCall, spec: list[Source]) -> bool:
         if edge.key is not None:
             call.inputs[edge.key] = value
     call.upstream_states = upstream
-    return all(isinstance(s, Finished) for s in upstream.values())
+    return finished and all(isinstance(s, Finished) for s in upstream.values())
 
 
 def run_unit(

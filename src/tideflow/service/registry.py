@@ -86,10 +86,10 @@ class Registry:
                 continue
             if run.is_waiting:
                 group = waiting
-            elif run.state in lifecycle.ACTIVE:
+            elif run.state in lifecycle.ACTIVE:  # a paused run's process holds it too
                 group = active
             else:
-                continue  # paused: neither waiting to launch nor holding a process
+                continue
             ref = RunRef(run.id, run.scheduled_start_time, run.state, run.origin, run.not_before)
             group.setdefault(run.deployment, []).append(ref)
         histories = {

@@ -134,17 +134,29 @@ class RunStore(abc.ABC):
         at: datetime,
         expected: Collection[str] | None = None,
     ) -> FlowRunRecord | None:
-        """The run ends in ``state`` (final, or ``Paused``) if the lifecycle allows it from its
+        """The run ends in ``state`` (a final state) if the lifecycle allows it from its
         current state (and that state is one of ``expected``, when given). A failure with
         retries left moves on to ``Retrying`` in the same transaction (see
         :func:`tideflow.store.verbs.finish`).
 
         Raises:
-            InvalidRecordError: ``state`` is neither final nor ``Paused``.
+            InvalidRecordError: ``state`` is not final.
         """
         return self._change_run(
             run_id, verbs.finish(state, message, as_utc(at, "at"), expected), at
         )
+
+    def pause(
+        self, run_id: str, *, at: datetime, message: str, host: str, pid: int
+    ) -> FlowRunRecord | None:
+        """``Running`` -> ``Paused``, by the process that runs it (``host``, ``pid``), which keeps
+        holding it while its remaining tasks wait for approval. None otherwise."""
+        return self._change_run(run_id, verbs.pause(message, host, pid), at)
+
+    def resume(self, run_id: str, *, at: datetime, message: str) -> FlowRunRecord | None:
+        """``Paused`` -> ``Running``: the waiting tasks are approved, and the process holding the
+        run runs them. None when the run is not paused."""
+        return self._change_run(run_id, verbs.resume(message), at)
 
     def reschedule(
         self, run_id: str, *, at: datetime, message: str, not_before: datetime | None = None
@@ -154,14 +166,14 @@ class RunStore(abc.ABC):
         return self._change_run(run_id, decide, at)
 
     def request_cancel(self, run_id: str, *, at: datetime, reason: str) -> FlowRunRecord | None:
-        """Ask run ``run_id`` to stop: waiting or paused -> ``Cancelled``; ``Claimed`` or
-        ``Running`` -> ``Cancelling`` (a service then stops its process and cancels it with
-        :meth:`cancel`). None when it is already cancelling or finished."""
+        """Ask run ``run_id`` to stop: waiting -> ``Cancelled``; ``Claimed``, ``Running`` or
+        ``Paused`` -> ``Cancelling`` (its process ends it, or a service stops the process and
+        cancels it with :meth:`cancel`). None when it is already cancelling or finished."""
         return self._change_run(run_id, verbs.request_cancel(as_utc(at, "at"), reason), at)
 
     def cancel(self, run_id: str, *, at: datetime, message: str) -> FlowRunRecord | None:
-        """A run held by a process (``Claimed``, ``Running``, ``Cancelling``) -> ``Cancelled``,
-        once its process is stopped."""
+        """A run held by a process (``Claimed``, ``Running``, ``Paused``, ``Cancelling``) ->
+        ``Cancelled``, once its process is stopped."""
         return self._change_run(run_id, verbs.cancel(as_utc(at, "at"), message), at)
 
     @abc.abstractmethod

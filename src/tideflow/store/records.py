@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple, get_args
 
 from tideflow import lifecycle
-from tideflow.states import TRANSITIONS, Running
+from tideflow.states import TRANSITIONS, Looped, Running
 from tideflow.store.errors import InvalidRecordError
 
 __all__ = [
@@ -70,6 +70,7 @@ STATE_NAMES: frozenset[str] = TASK_STATE_NAMES | lifecycle.STATES
 """Every state name a store keeps: task-run and flow-run (:mod:`tideflow.lifecycle`) states."""
 FINISHED_STATES: frozenset[str] = lifecycle.FINAL
 _RUNNING = Running.__name__
+_LOOPED = Looped.__name__
 
 Origin = Literal["schedule", "trigger", "backfill", "direct"]
 """What created a flow run: a deployment's schedule, a manual trigger, a backfill, or a direct
@@ -510,9 +511,10 @@ class _Accumulator:
 def derive_task_runs(changes: Iterable[TaskStateChange]) -> list[TaskRunRecord]:
     """One :class:`TaskRunRecord` per (task key, map index), from state changes in time order.
 
-    ``attempts`` counts the ``Running`` states, ``start_time`` is the first ``Running`` time and
-    ``end_time`` the time of the last change when that change is a finished state. The result is
-    ordered by each task run's first change (ties keep the input order).
+    ``attempts`` counts the ``Running`` states (not those that start a LOOP's next iteration),
+    ``start_time`` is the first ``Running`` time and ``end_time`` the time of the last change
+    when that change is a finished state. The result is ordered by each task run's first change
+    (ties keep the input order).
     """
     runs: dict[tuple[str, int | None], _Accumulator] = {}
     for change in changes:
@@ -520,8 +522,9 @@ def derive_task_runs(changes: Iterable[TaskStateChange]) -> list[TaskRunRecord]:
             (change.task_key, change.map_index),
             _Accumulator(first=change, last=change, order=len(runs)),
         )
+        looped = acc.last.state == _LOOPED  # the next iteration of a LOOP, not an attempt
         acc.last = change
-        if change.state == _RUNNING:
+        if change.state == _RUNNING and not looped:
             acc.attempts += 1
             acc.start_time = acc.start_time or change.timestamp
     ordered = sorted(runs.values(), key=lambda a: (a.first.timestamp, a.order))

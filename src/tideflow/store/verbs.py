@@ -15,7 +15,9 @@ cannot disagree about them, and the rules read in one place:
 - only that process may start it;
 - a failure with retries left goes on to ``Retrying`` in the same step, so a retry is never lost
   between two writes, whoever recorded the failure (the run's own process, or a service that
-  found the process dead or over its deadline).
+  found the process dead or over its deadline);
+- a running run whose remaining tasks wait for approval is *paused* by its own process, which
+  keeps holding it, and *resumed* (back to ``Running``) by whoever approves it.
 """
 
 from __future__ import annotations
@@ -36,9 +38,11 @@ __all__ = [
     "claim",
     "events_of",
     "finish",
+    "pause",
     "release",
     "request_cancel",
     "reschedule",
+    "resume",
     "start",
 ]
 
@@ -183,22 +187,20 @@ def start(at: datetime, host: str, pid: int, flow_name: str | None = None) -> De
 def finish(
     state: str, message: str | None, at: datetime, expected: Collection[str] | None = None
 ) -> Decision:
-    """The run ends in ``state`` (a final state, or ``Paused``), if it may from where it is (and
-    is in one of ``expected``, when given). A failure with retries left goes on to
-    ``Retrying`` at once, not before ``at`` + the run's retry delay."""
-    if state not in lifecycle.FINAL and state != lifecycle.PAUSED:
+    """The run ends in ``state`` (a final state), if it may from where it is (and is in one of
+    ``expected``, when given). A failure with retries left goes on to ``Retrying`` at once, not
+    before ``at`` + the run's retry delay."""
+    if state not in lifecycle.FINAL:
         raise InvalidRecordError(
-            f"finish() takes a final state or Paused, got {state!r}; "
-            f"final states: {sorted(lifecycle.FINAL)}"
+            f"finish() takes a final state, got {state!r}; final states: "
+            f"{sorted(lifecycle.FINAL)} (a run waiting for approval is paused with pause())"
         )
 
     def decide(run: FlowRunRecord) -> Change | None:
         if expected is not None and run.state not in expected:
             return None
         steps: list[tuple[str, str | None]] = [(state, message)]
-        fields: dict[str, Any] = {"deadline": None}
-        if state != lifecycle.PAUSED:
-            fields["end_time"] = at
+        fields: dict[str, Any] = {"deadline": None, "end_time": at}
         if state in lifecycle.FAILED and run.deployment is not None and run.attempts <= run.retries:
             attempt = run.attempts + 1
             steps.append(
@@ -210,6 +212,29 @@ def finish(
             fields["attempts"] = attempt
             fields["not_before"] = at + timedelta(seconds=run.retry_delay)
         return Change(tuple(steps), fields)
+
+    return checked(decide)
+
+
+def pause(message: str, host: str, pid: int) -> Decision:
+    """The running run's remaining tasks wait for approval: ``Paused``; the process that runs it
+    (``host``, ``pid``: only that one) keeps holding it and its deadline keeps running."""
+
+    def decide(run: FlowRunRecord) -> Change | None:
+        if run.state != lifecycle.RUNNING or run.host != host or run.pid != pid:
+            return None
+        return Change(((lifecycle.PAUSED, message),))
+
+    return checked(decide)
+
+
+def resume(message: str) -> Decision:
+    """A paused run is approved: ``Running`` again, in the process that held it paused."""
+
+    def decide(run: FlowRunRecord) -> Change | None:
+        if run.state != lifecycle.PAUSED:
+            return None
+        return Change(((lifecycle.RUNNING, message),))
 
     return checked(decide)
 
@@ -227,13 +252,14 @@ def reschedule(at: datetime, message: str, not_before: datetime | None = None) -
 
 
 def request_cancel(at: datetime, reason: str) -> Decision:
-    """A run asked to stop: a waiting or paused one is ``Cancelled`` at once; one a process
-    holds becomes ``Cancelling`` until a service has stopped the process."""
+    """A run asked to stop: a waiting one is ``Cancelled`` at once; one a process holds
+    becomes ``Cancelling`` until the process ends it (a paused one does, at once) or a service
+    stops the process."""
 
     def decide(run: FlowRunRecord) -> Change | None:
-        if run.is_waiting or run.state == lifecycle.PAUSED:
+        if run.is_waiting:
             return Change((("Cancelled", reason),), {"end_time": at, "deadline": None})
-        if run.state in (lifecycle.CLAIMED, lifecycle.RUNNING):
+        if run.state in (lifecycle.CLAIMED, lifecycle.RUNNING, lifecycle.PAUSED):
             return Change(((lifecycle.CANCELLING, reason),))
         return None
 

@@ -3,4 +3,6 @@
 - :mod:`tideflow.tasks.prefect` (also :mod:`tideflow.tasks.tideflow`): flows of flows,
   ``create_flow_run``, ``wait_for_flow_run``, ``get_task_run_result`` and ``StartFlowRun``.
 - :mod:`tideflow.tasks.secrets`: ``PrefectSecret`` and ``EnvVarSecret``.
+- :mod:`tideflow.tasks.control_flow`: ``case``, ``ifelse``, ``switch``, ``merge`` and
+  ``FilterTask``.
 """
