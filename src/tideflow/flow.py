@@ -22,11 +22,13 @@ inside the method so that building and inspecting flows never loads the runtime.
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextvars import Token
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tideflow import builtin_tasks
+from tideflow import builtin_tasks, flow_edit, flow_io, visualization
 from tideflow.edge_annotations import EdgeAnnotation, flatten, unmapped
 from tideflow.errors import FlowDefinitionError
 from tideflow.graph import Edge, Graph, Node
@@ -53,6 +55,8 @@ class Flow:
         reference_tasks: the tasks whose states decide the run's state (default: terminal tasks).
         state_handlers: ``fn(flow, old_state, new_state) -> State | None`` for the flow run.
         on_failure: ``fn(flow, state)`` called when a run fails.
+        validate: check every edge as it is added (its key must be an argument of the
+            downstream task, at most one edge per key). Cycles are refused either way.
     """
 
     def __init__(
@@ -65,6 +69,7 @@ class Flow:
         reference_tasks: Iterable[Task] | None = None,
         state_handlers: Sequence[FlowStateHandler] | None = None,
         on_failure: Callable[[Flow, State], None] | None = None,
+        validate: bool | None = None,
     ) -> None:
         if not isinstance(name, str) or not name.strip():
             raise FlowDefinitionError(f"a Flow needs a non-empty name, got {name!r}")
@@ -80,6 +85,7 @@ class Flow:
         self._name_counts: dict[str, int] = {}
         self._reference: list[Task] = []
         self._tokens: list[Token[Flow | None]] = []
+        self.eager_validation = bool(validate)
         for t in tasks or ():
             self.add_task(t)
         for edge in edges or ():
@@ -139,8 +145,22 @@ class Flow:
         key: str | None = None,
         mapped: bool = False,
         flattened: bool = False,
+        validate: bool | None = None,
     ) -> Edge:
-        """``downstream_task`` waits for ``upstream_task`` (and gets its result as ``key``)."""
+        """``downstream_task`` waits for ``upstream_task`` (and gets its result as ``key``).
+
+        ``validate`` (default: the flow's ``validate``) also checks the key against the
+        downstream task's arguments; a cycle is refused whatever it says.
+        """
+        if key is not None and not isinstance(key, str):
+            raise FlowDefinitionError(
+                f"flow {self.name!r}: the key of an edge into {downstream_task!r} must be the "
+                f"name of one of its arguments, got {key!r}"
+            )
+        if not isinstance(downstream_task, Task):
+            raise FlowDefinitionError(
+                f"flow {self.name!r}: an edge must end at a task, got {downstream_task!r}"
+            )
         upstream = self._as_task(upstream_task)
         if upstream is None:
             upstream = builtin_tasks.Constant(upstream_task)
@@ -152,6 +172,8 @@ class Flow:
         self.add_task(upstream)
         self.add_task(downstream_task)
         edge = Edge(self._keys[upstream], self._keys[downstream_task], key, mapped, flattened)
+        if validate or (validate is None and self.eager_validation):
+            flow_edit.check_edge(self, downstream_task, edge)
         self.graph.add_edge(edge)
         return edge
 
@@ -290,12 +312,18 @@ class Flow:
     def get_tasks(
         self,
         name: str | None = None,
-        key: str | None = None,
+        slug: str | None = None,
         tags: Iterable[str] | None = None,
         task_type: type[Task] | None = None,
+        key: str | None = None,
     ) -> list[Task]:
-        """Tasks matching every given criterion, in topological order."""
+        """Tasks matching every given criterion, in topological order.
+
+        ``slug`` (or its synonym ``key``) is the task's key in this flow: its explicit slug, or
+        its name, then ``name-2``, ``name-3``... for later tasks of the same name.
+        """
         wanted_tags = set(tags or ())
+        key = slug if slug is not None else key
         return [
             t
             for t in self.sorted_tasks()
@@ -304,6 +332,30 @@ class Flow:
             and wanted_tags <= t.tags
             and (task_type is None or isinstance(t, task_type))
         ]
+
+    @property
+    def slug(self) -> str:
+        """The flow's name as a file- and URL-safe word (``"Ticket model"`` -> ``ticket-model``)."""
+        return flow_edit.slugify(self.name)
+
+    @property
+    def slugs(self) -> dict[Task, str]:
+        """Every task's key in this flow (Prefect 1's ``flow.slugs``)."""
+        return dict(self._keys)
+
+    def update(
+        self, flow: Flow, merge_parameters: bool = False, validate: bool | None = None
+    ) -> None:
+        """Add every task, edge and constant of ``flow`` to this one.
+
+        A parameter of ``flow`` whose name this flow already uses is an error, unless
+        ``merge_parameters`` is true: then ``flow``'s tasks take this flow's parameter.
+        """
+        flow_edit.update(self, flow, merge_parameters, validate)
+
+    def replace(self, old: Task, new: Any, validate: bool = True) -> None:
+        """Put ``new`` (a task, or a constant made a task) in ``old``'s place, edges included."""
+        flow_edit.replace(self, old, new, validate)
 
     def validate(self) -> None:
         """Check the flow's invariants (acyclicity is kept as edges are added)."""
@@ -323,7 +375,57 @@ class Flow:
         new._name_counts = dict(self._name_counts)
         new.constants = {t: dict(c) for t, c in self.constants.items()}
         new._reference = list(self._reference)
+        new.eager_validation = self.eager_validation
         return new
+
+    # -- drawing, serialising, saving (see tideflow.visualization and tideflow.flow_io) --------
+
+    def visualize(
+        self,
+        flow_state: State | None = None,
+        filename: str | os.PathLike[str] | None = None,
+        format: str | None = None,
+        horizontal: bool = False,
+    ) -> Any:
+        """Draw the flow, its tasks coloured by their states in ``flow_state`` when given.
+
+        With Graphviz (``pip install 'tideflow[viz]'``): shown inline in a notebook, else
+        rendered to ``filename`` (default ``$TIDEFLOW_HOME/graphs/<slug>``) as ``format``
+        (default pdf); returns the ``graphviz.Digraph``. Without it: the Mermaid text.
+        """
+        return visualization.visualize(self, flow_state, filename, format, horizontal)
+
+    def to_mermaid(self, flow_state: State | None = None, horizontal: bool = False) -> str:
+        """The flow as Mermaid flowchart text (no Graphviz needed)."""
+        return visualization.mermaid(self, flow_state, horizontal)
+
+    def _repr_svg_(self) -> str | None:
+        return visualization.svg(self)
+
+    def serialize(self, build: bool = False) -> dict[str, Any]:
+        """The flow as a JSON-compatible dict (``build`` is accepted for Prefect 1 code)."""
+        return flow_io.serialize(self)
+
+    def serialized_hash(self, build: bool = False) -> str:
+        """A hash of :meth:`serialize`: it changes when the flow's shape changes."""
+        return flow_io.serialized_hash(self)
+
+    def save(self, fpath: str | os.PathLike[str] | None = None) -> Path:
+        """Pickle the flow to ``fpath`` (default ``$TIDEFLOW_HOME/flows/<slug>``); the path."""
+        return flow_io.save(self, fpath)
+
+    @classmethod
+    def load(cls, fpath: str | os.PathLike[str]) -> Flow:
+        """A flow saved with :meth:`save`, from its path or its name."""
+        return flow_io.load(fpath)
+
+    def register(self, *args: Any, **kwargs: Any) -> None:
+        """Prefect 1's registration with a server: replaced by ``tideflow deploy``."""
+        raise flow_io.not_in_tideflow(self, "register")
+
+    def run_agent(self, *args: Any, **kwargs: Any) -> None:
+        """Prefect 1's agent: replaced by ``tideflow serve``."""
+        raise flow_io.not_in_tideflow(self, "run_agent")
 
     def __repr__(self) -> str:
         return f"<Flow {self.name!r}: {len(self._tasks)} tasks, {len(self.graph.edges)} edges>"

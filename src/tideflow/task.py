@@ -293,37 +293,53 @@ class Task:
                 task_args.get("retry_delay", self.retry_delay),
                 task_args.get("retry_on", keep_retry_on),
             )
-        if "tags" in task_args:
-            new.tags = _tags(task_args["tags"], new.name)
+        if "tags" in task_args:  # tags given to a copy add to the task's own, as in Prefect 1
+            new.tags = self.tags | _tags(task_args["tags"], new.name)
         if "timeout" in task_args:
             new.timeout = _seconds(task_args["timeout"], "timeout", new.name)
         return new
 
     def set_upstream(
-        self, task: Any, key: str | None = None, mapped: bool = False, flow: Flow | None = None
+        self, task: Any, flow: Flow | None = None, key: str | None = None, mapped: bool = False
     ) -> Task:
-        """Make this task depend on ``task`` (as argument ``key`` when given)."""
-        flow = flow if flow is not None else self._require_flow("set dependencies of")
+        """Make this task depend on ``task`` (as argument ``key`` when given).
+
+        The arguments are in Prefect 1's order: ``b.set_upstream(a, flow)`` works as it did.
+        """
+        flow = self._flow_argument(flow, "set_upstream")
         flow.add_edge(task, self, key=key, mapped=mapped)
         return self
 
     def set_downstream(
-        self, task: Task, key: str | None = None, mapped: bool = False, flow: Flow | None = None
+        self, task: Task, flow: Flow | None = None, key: str | None = None, mapped: bool = False
     ) -> Task:
         """Make ``task`` depend on this task (receiving it as argument ``key`` when given)."""
-        flow = flow if flow is not None else self._require_flow("set dependencies of")
+        flow = self._flow_argument(flow, "set_downstream")
         flow.add_edge(self, task, key=key, mapped=mapped)
         return self
 
+    def _flow_argument(self, flow: Any, method: str) -> Flow:
+        if flow is None:
+            return self._require_flow("set dependencies of")
+        from tideflow.flow import Flow
+
+        if not isinstance(flow, Flow):
+            raise TaskDefinitionError(
+                f"task {self.name!r}: {method}() takes the flow as its second argument, got "
+                f"{flow!r}; pass the argument name as key=..., e.g. {method}(t, key={flow!r})"
+            )
+        return flow
+
     def set_dependencies(
         self,
+        flow: Flow | None = None,
         upstream_tasks: Iterable[Any] | None = None,
         downstream_tasks: Iterable[Task] | None = None,
         keyword_tasks: dict[str, Any] | None = None,
         mapped: bool = False,
-        flow: Flow | None = None,
     ) -> Task:
-        flow = flow if flow is not None else self._require_flow("set dependencies of")
+        """Wire this task in ``flow`` (default: the active one); Prefect 1's argument order."""
+        flow = self._flow_argument(flow, "set_dependencies")
         flow.set_dependencies(
             self,
             upstream_tasks=upstream_tasks,
@@ -336,11 +352,132 @@ class Task:
     # -- results as tasks: t[key] and tuple unpacking -------------------------------------
 
     def __getitem__(self, key: Any) -> Task:
-        from tideflow.builtin_tasks import GetItem
+        return self._operator("GetItem", self, key, name=f"{self.name}[{key!r}]")
 
-        return GetItem(name=f"{self.name}[{key!r}]")(self, key)
+    # -- operators build tasks (see tideflow.tasks.core.operators) -------------------------
+
+    def _operator(self, kind: str, *args: Any, name: str | None = None) -> Task:
+        from tideflow.tasks.core import operators
+
+        cls: type[Task] = getattr(operators, kind)
+        flow = active_flow.get()
+        if flow is None:
+            raise TaskDefinitionError(
+                f"an operator on task {self.name!r} builds a {kind} task, which needs a "
+                "`with Flow(...)` block; use it inside one, or call .run() on the tasks instead"
+            )
+        return cls(name=name or kind).bind(*args, flow=flow)
+
+    def __add__(self, other: Any) -> Task:
+        return self._operator("Add", self, other)
+
+    def __radd__(self, other: Any) -> Task:
+        return self._operator("Add", other, self)
+
+    def __sub__(self, other: Any) -> Task:
+        return self._operator("Sub", self, other)
+
+    def __rsub__(self, other: Any) -> Task:
+        return self._operator("Sub", other, self)
+
+    def __mul__(self, other: Any) -> Task:
+        return self._operator("Mul", self, other)
+
+    def __rmul__(self, other: Any) -> Task:
+        return self._operator("Mul", other, self)
+
+    def __truediv__(self, other: Any) -> Task:
+        return self._operator("Div", self, other)
+
+    def __rtruediv__(self, other: Any) -> Task:
+        return self._operator("Div", other, self)
+
+    def __floordiv__(self, other: Any) -> Task:
+        return self._operator("FloorDiv", self, other)
+
+    def __rfloordiv__(self, other: Any) -> Task:
+        return self._operator("FloorDiv", other, self)
+
+    def __mod__(self, other: Any) -> Task:
+        return self._operator("Mod", self, other)
+
+    def __rmod__(self, other: Any) -> Task:
+        return self._operator("Mod", other, self)
+
+    def __pow__(self, other: Any) -> Task:
+        return self._operator("Pow", self, other)
+
+    def __rpow__(self, other: Any) -> Task:
+        return self._operator("Pow", other, self)
+
+    def __and__(self, other: Any) -> Task:
+        return self._operator("And", self, other)
+
+    def __rand__(self, other: Any) -> Task:
+        return self._operator("And", other, self)
+
+    def __gt__(self, other: Any) -> Task:
+        return self._operator("GreaterThan", self, other)
+
+    def __ge__(self, other: Any) -> Task:
+        return self._operator("GreaterThanOrEqual", self, other)
+
+    def __lt__(self, other: Any) -> Task:
+        return self._operator("LessThan", self, other)
+
+    def __le__(self, other: Any) -> Task:
+        return self._operator("LessThanOrEqual", self, other)
+
+    # ``==``/``!=`` stay identity (tasks are dictionary keys); these compare values.
+    def is_equal(self, other: Any) -> Task:
+        """A task giving ``self == other`` when the flow runs."""
+        return self._operator("Equal", self, other)
+
+    def not_equal(self, other: Any) -> Task:
+        """A task giving ``self != other`` when the flow runs (also ``is_not_equal``)."""
+        return self._operator("NotEqual", self, other)
+
+    is_not_equal = not_equal
+
+    def not_(self) -> Task:
+        """A task giving ``not self`` when the flow runs."""
+        return self._operator("Not", self)
+
+    def and_(self, other: Any) -> Task:
+        """A task giving ``self and other`` when the flow runs."""
+        return self._operator("And", self, other)
+
+    def or_(self, other: Any) -> Task:
+        """A task giving ``self or other`` when the flow runs."""
+        return self._operator("Or", self, other)
+
+    def pipe(self, _task: Task, **kwargs: Any) -> Task:
+        """``_task(self, **kwargs)``: call ``_task`` with this task as its first argument."""
+        return _task(self, **kwargs)
+
+    def __or__(self, other: Any) -> Any:
+        """``a | b``: ``b`` waits for ``a`` (a state dependency, no data); returns ``b``."""
+        if not isinstance(other, Task):
+            raise TaskDefinitionError(
+                f"task {self.name!r} | {other!r}: the right side of | must be a task, the one "
+                "that waits for this task to finish"
+            )
+        self._require_flow("chain").add_edge(self, other)
+        return other
+
+    def __ror__(self, other: Any) -> Task:
+        """``x | b`` with ``x`` not a task: ``b`` waits for ``x`` (a constant becomes a task)."""
+        self._require_flow("chain").add_edge(other, self)
+        return self
 
     def __iter__(self) -> Iterator[Task]:
+        flow = active_flow.get()
+        if flow is not None and self in flow and any(e.mapped for e in flow.edges_to(self)):
+            raise TypeError(
+                f"task {self.name!r} is mapped, so its result is a list with one item per "
+                "child and cannot be unpacked into nout tasks; index each child's tuple with a "
+                f"mapped task instead, e.g. first = GetItem().map({self.name}, unmapped(0))"
+            )
         if self.nout is None:
             raise TypeError(
                 f"task {self.name!r} cannot be unpacked: set nout=N in its options or annotate "

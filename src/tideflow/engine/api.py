@@ -123,6 +123,8 @@ def run_once(
     info = FlowRunInfo(flow, run_id, parameters, scheduled, started)
     info.context = {
         **run_context(flow.name, run_id, scheduled, parameters),
+        "flow_id": flow.slug,
+        "flow_run_name": f"{flow.slug}-{run_id[:8]}",
         **(context or {}),
     }
     watchers = list(observers)

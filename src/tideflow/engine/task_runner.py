@@ -78,9 +78,12 @@ def run_task(call: TaskCall, now: Now = utcnow, live: Live | None = None) -> lis
     task = call.task
     logger = task_logger(task.name)
     ctx = dict(call.flow_context)
+    unit = call.key if call.map_index is None else f"{call.key}[{call.map_index}]"
     ctx.update(
         task_name=task.name,
         task_key=call.key,
+        task_slug=call.key,
+        task_run_id=f"{ctx.get('flow_run_id')}/{unit}",
         task_full_name=task.name if call.map_index is None else f"{task.name}[{call.map_index}]",
         task_tags=task.tags,
         task_run_count=call.run_count,
