@@ -82,7 +82,8 @@ def test_assigning_a_key_sets_it_in_the_current_context_only_until_the_block_end
         context.a = 2
         context["b"] = 3
         assert (context.a, context.b) == (2, 3)
-    assert "a" not in context and "b" not in context
+    assert "a" not in context
+    assert "b" not in context
     assert not hasattr(type(context), "a")  # not a global attribute of the Context class
 
 

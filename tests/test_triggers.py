@@ -8,7 +8,7 @@ import pytest
 
 from tideflow import context, triggers
 from tideflow.graph import Edge
-from tideflow.signals import PAUSE, TRIGGERFAIL
+from tideflow.signals import PAUSE, SKIP, TRIGGERFAIL
 from tideflow.states import (
     Cached,
     Cancelled,
@@ -152,11 +152,12 @@ def test_not_all_skipped_passes_when_some_upstream_did_more_than_skip() -> None:
     assert not_all_skipped({}) is True
 
 
-def test_not_all_skipped_fails_the_trigger_when_every_upstream_skipped() -> None:
+def test_not_all_skipped_skips_the_task_when_every_upstream_skipped() -> None:
     with pytest.raises(
-        TRIGGERFAIL, match=re.escape("trigger not_all_skipped: every upstream task was skipped")
-    ):
+        SKIP, match=re.escape("trigger not_all_skipped: every upstream task was skipped")
+    ) as raised:
         not_all_skipped(ups(Skipped(), Skipped()))
+    assert not isinstance(raised.value, TRIGGERFAIL)
 
 
 def test_not_all_skipped_still_fails_the_trigger_on_a_failed_upstream() -> None:
@@ -287,7 +288,7 @@ def test_a_mapped_upstream_with_all_children_successful_passes_all_successful() 
     mapped = Mapped(map_states=[Success(), Skipped(), Cached()])
 
     assert all_successful(ups(mapped)) is True
-    with pytest.raises(TRIGGERFAIL, match=re.escape("every upstream task was skipped")):
+    with pytest.raises(SKIP, match=re.escape("every upstream task was skipped")):
         not_all_skipped(ups(Mapped(map_states=[Skipped(), Skipped()])))
 
 

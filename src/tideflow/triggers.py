@@ -13,7 +13,7 @@ before the trigger.
 ``any_successful``        at least one upstream succeeded
 ``any_failed``            at least one upstream failed
 ``all_finished``          every upstream finished, whatever the outcome (``always_run``)
-``not_all_skipped``       at least one upstream did something other than skip
+``not_all_skipped``       at least one upstream did something other than skip (else Skipped)
 ``some_successful(a, b)`` between ``a`` and ``b`` upstreams succeeded (floats < 1 are fractions)
 ``some_failed(a, b)``     the same, counting failures
 ``manual_only``           never runs on its own: the task is ``Paused`` until resumed
@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tideflow.context import context
-from tideflow.signals import PAUSE, TRIGGERFAIL
+from tideflow.signals import PAUSE, SKIP, TRIGGERFAIL
 from tideflow.states import State
 
 Trigger = Callable[[Mapping[Any, State]], bool]
@@ -101,12 +101,13 @@ always_run = all_finished
 
 
 def not_all_skipped(upstream_states: Mapping[Any, State]) -> bool:
-    """Run unless every upstream task was skipped (failures still fail the trigger)."""
+    """Run unless every upstream task was skipped, which skips this task too (as in Prefect 1);
+    a failed upstream fails the trigger."""
     states = _states(upstream_states)
+    if states and all(s.is_skipped() for s in states):
+        raise SKIP("trigger not_all_skipped: every upstream task was skipped")
     if not all(s.is_successful() for s in states):
         raise TRIGGERFAIL("trigger not_all_skipped: some upstream tasks did not succeed")
-    if states and all(s.is_skipped() for s in states):
-        raise TRIGGERFAIL("trigger not_all_skipped: every upstream task was skipped")
     return True
 
 
