@@ -31,6 +31,8 @@ LAYERS: dict[str, int] = {
     "tideflow.graph": 1,
     "tideflow.task": 1,
     "tideflow.builtin_tasks": 1,
+    "tideflow.utilities": 1,
+    "tideflow.core": 1,
     "tideflow.edge_annotations": 1,
     "tideflow.parameter": 1,
     "tideflow.flow": 1,

@@ -68,7 +68,11 @@ def update(flow: Flow, other: Flow, merge_parameters: bool, validate: bool | Non
 
 
 def replace(flow: Flow, old: Task, new: Any, validate: bool) -> None:
-    """Put ``new`` in ``old``'s place in ``flow`` (see :meth:`Flow.replace`)."""
+    """Put ``new`` in ``old``'s place in ``flow`` (see :meth:`Flow.replace`).
+
+    Edges keep their keys; the constants bound to ``old`` go to ``new`` where it takes an
+    argument of that name.
+    """
     old_key = flow.key(old)
     if not isinstance(new, Task):
         new = builtin_tasks.Constant(new)
@@ -98,8 +102,12 @@ def replace(flow: Flow, old: Task, new: Any, validate: bool) -> None:
         for e in flow.graph.edges
     ]
     flow.graph = Graph(flow.graph.name, nodes, edges)
-    if old in flow.constants:
-        flow.constants[new] = flow.constants.pop(old)
+    constants = flow.constants.pop(old, {})
+    params = new.signature.parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    kept = {k: v for k, v in constants.items() if takes_any or k in params}
+    if kept:  # the arguments bound to the old task that the new one takes
+        flow.constants[new] = kept
     flow._reference = [new if t is old else t for t in flow._reference]
     if validate:
         flow.validate()

@@ -66,9 +66,10 @@ def digraph(flow: Flow, flow_state: State | None = None, horizontal: bool = Fals
         attrs = {"shape": "box" if key in mapped else "ellipse"}
         if state is not None:
             attrs.update(style="filled", fillcolor=state.color)
-        graph.node(key, _label(task, state), **attrs)
+        graph.node(key, _label(task, state).replace("\n", "\\n"), **attrs)
     for e in flow.graph.edges:
-        graph.edge(e.upstream, e.downstream, label=e.key or "", style="dashed" if e.mapped else "")
+        edge_attrs = {"style": "dashed"} if e.mapped else {}
+        graph.edge(e.upstream, e.downstream, label=e.key or "", **edge_attrs)
     return graph
 
 
