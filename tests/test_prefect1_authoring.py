@@ -55,8 +55,10 @@ def test_tags_given_as_task_args_add_to_the_task_s_own() -> None:
 def test_unpacking_a_mapped_task_is_refused_with_what_to_do() -> None:
     with Flow("unpack"):
         first, second = pair(1)  # an ordinary call unpacks into nout tasks
+        assert first.name == "pair[0]"
+        assert second.name == "pair[1]"
         with pytest.raises(TypeError, match=r"is mapped.*GetItem\(\)\.map"):
-            a, b = pair.map([1, 2])
+            iter(pair.map([1, 2]))
 
 
 def test_prefect_1_run_options_are_named_as_such_not_as_unknown_parameters() -> None:

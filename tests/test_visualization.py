@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -99,7 +100,7 @@ def test_visualize_renders_to_a_file_with_the_dot_program(tmp_path: Path) -> Non
 
 
 def test_visualize_without_a_filename_writes_under_the_tideflow_home(
-    _isolated_home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     flow, _, _ = build()
     rendered: list[tuple[str, str]] = []
@@ -110,7 +111,8 @@ def test_visualize_without_a_filename_writes_under_the_tideflow_home(
 
     monkeypatch.setattr("graphviz.Digraph.render", render)
     flow.visualize()
-    assert rendered == [(str(_isolated_home / "graphs" / "draw-me"), "pdf")]
+    home = Path(os.environ["TIDEFLOW_HOME"])
+    assert rendered == [(str(home / "graphs" / "draw-me"), "pdf")]
     assert "written to" in capsys.readouterr().out
 
 

@@ -156,14 +156,14 @@ def test_operators_work_on_parameters() -> None:
 def test_an_operator_outside_a_flow_is_a_clear_error() -> None:
     t = value.copy()
     with pytest.raises(TaskDefinitionError, match=r"builds a Add task, which needs a `with Flow"):
-        t + 1  # noqa: B018
+        t + 1
     with pytest.raises(TaskDefinitionError, match="outside a `with Flow"):
-        t | value.copy()  # noqa: B018
+        t | value.copy()
 
 
 def test_the_right_side_of_pipe_must_be_a_task() -> None:
-    with Flow("bad-pipe"), pytest.raises(TaskDefinitionError, match="right side of | must be"):
-        value(1) | 5  # noqa: B018
+    with Flow("bad-pipe"), pytest.raises(TaskDefinitionError, match=r"right side of \| must be"):
+        value(1) | 5
 
 
 def test_every_operator_task_is_in_the_prefect_1_module() -> None:
