@@ -134,7 +134,9 @@ class _History:
 
     def move(self, new: State) -> None:
         check_transition(self.state, new)
-        new = through_handlers(self.task, self.seen, new)
+        task = self.task
+        if task.state_handlers or task.on_failure is not None:
+            new = through_handlers(task, self.seen, new)
         self.states.append(new)
         self.state = self.seen = new
 
