@@ -30,6 +30,7 @@ LAYERS: dict[str, int] = {
     "tideflow.context": 1,
     "tideflow.graph": 1,
     "tideflow.task": 1,
+    "tideflow.task_operators": 1,
     "tideflow.builtin_tasks": 1,
     "tideflow.utilities": 1,
     "tideflow.core": 1,

@@ -22,15 +22,14 @@ inside the method so that building and inspecting flows never loads the runtime.
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextvars import Token
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tideflow import builtin_tasks, flow_edit, flow_io, visualization
+from tideflow import builtin_tasks, flow_edit
 from tideflow.edge_annotations import EdgeAnnotation, flatten, unmapped
 from tideflow.errors import FlowDefinitionError
+from tideflow.flow_io import FlowFiles
 from tideflow.graph import Edge, Graph, Node
 from tideflow.parameter import Parameter
 from tideflow.task import Task, active_flow
@@ -43,7 +42,7 @@ __all__ = ["Flow"]
 FlowStateHandler = Callable[["Flow", "State", "State"], "State | None"]
 
 
-class Flow:
+class Flow(FlowFiles):
     """A named graph of tasks, with an optional schedule and executor.
 
     Args:
@@ -184,19 +183,22 @@ class Flow:
         downstream_tasks: Iterable[Task] | None = None,
         keyword_tasks: dict[str, Any] | None = None,
         mapped: bool = False,
+        validate: bool | None = None,
     ) -> None:
         """Wire ``task``: state-only upstreams, downstreams, and keyword arguments."""
         self.add_task(task)
         for up in upstream_tasks or ():
             is_mapped = mapped and not isinstance(up, unmapped)
             value = up.value if isinstance(up, EdgeAnnotation) else up
-            self.add_edge(value, task, None, is_mapped, isinstance(up, flatten))
+            self.add_edge(value, task, None, is_mapped, isinstance(up, flatten), validate)
         for down in downstream_tasks or ():
-            self.add_edge(task, down)
+            self.add_edge(task, down, validate=validate)
         for name, arg in (keyword_tasks or {}).items():
-            self._bind_argument(task, name, arg, mapped)
+            self._bind_argument(task, name, arg, mapped, validate)
 
-    def _bind_argument(self, task: Task, name: str, arg: Any, mapped: bool) -> None:
+    def _bind_argument(
+        self, task: Task, name: str, arg: Any, mapped: bool, validate: bool | None = None
+    ) -> None:
         is_mapped = mapped and not isinstance(arg, unmapped)
         flattened = isinstance(arg, flatten)
         value = arg.value if isinstance(arg, EdgeAnnotation) else arg
@@ -204,7 +206,9 @@ class Flow:
         if upstream is None and not is_mapped:
             self.constants.setdefault(task, {})[name] = value
             return
-        self.add_edge(value if upstream is None else upstream, task, name, is_mapped, flattened)
+        self.add_edge(
+            value if upstream is None else upstream, task, name, is_mapped, flattened, validate
+        )
 
     def _as_task(self, value: Any) -> Task | None:
         """``value`` as a task of this flow, or ``None`` when it is a constant."""
@@ -229,9 +233,9 @@ class Flow:
         self.set_dependencies(collector, keyword_tasks=items)
         return collector
 
-    def chain(self, *tasks: Task) -> list[Edge]:
+    def chain(self, *tasks: Task, validate: bool | None = None) -> list[Edge]:
         """Make each task wait for the one before it; returns the edges added."""
-        return [self.add_edge(a, b) for a, b in itertools.pairwise(tasks)]
+        return [self.add_edge(a, b, validate=validate) for a, b in itertools.pairwise(tasks)]
 
     def set_reference_tasks(self, tasks: Iterable[Task]) -> None:
         """The tasks whose final states decide the flow run's state."""
@@ -377,55 +381,6 @@ class Flow:
         new._reference = list(self._reference)
         new.eager_validation = self.eager_validation
         return new
-
-    # -- drawing, serialising, saving (see tideflow.visualization and tideflow.flow_io) --------
-
-    def visualize(
-        self,
-        flow_state: State | None = None,
-        filename: str | os.PathLike[str] | None = None,
-        format: str | None = None,
-        horizontal: bool = False,
-    ) -> Any:
-        """Draw the flow, its tasks coloured by their states in ``flow_state`` when given.
-
-        With Graphviz (``pip install 'tideflow[viz]'``): shown inline in a notebook, else
-        rendered to ``filename`` (default ``$TIDEFLOW_HOME/graphs/<slug>``) as ``format``
-        (default pdf); returns the ``graphviz.Digraph``. Without it: the Mermaid text.
-        """
-        return visualization.visualize(self, flow_state, filename, format, horizontal)
-
-    def to_mermaid(self, flow_state: State | None = None, horizontal: bool = False) -> str:
-        """The flow as Mermaid flowchart text (no Graphviz needed)."""
-        return visualization.mermaid(self, flow_state, horizontal)
-
-    def _repr_svg_(self) -> str | None:
-        return visualization.svg(self)
-
-    def serialize(self, build: bool = False) -> dict[str, Any]:
-        """The flow as a JSON-compatible dict (``build`` is accepted for Prefect 1 code)."""
-        return flow_io.serialize(self)
-
-    def serialized_hash(self, build: bool = False) -> str:
-        """A hash of :meth:`serialize`: it changes when the flow's shape changes."""
-        return flow_io.serialized_hash(self)
-
-    def save(self, fpath: str | os.PathLike[str] | None = None) -> Path:
-        """Pickle the flow to ``fpath`` (default ``$TIDEFLOW_HOME/flows/<slug>``); the path."""
-        return flow_io.save(self, fpath)
-
-    @classmethod
-    def load(cls, fpath: str | os.PathLike[str]) -> Flow:
-        """A flow saved with :meth:`save`, from its path or its name."""
-        return flow_io.load(fpath)
-
-    def register(self, *args: Any, **kwargs: Any) -> None:
-        """Prefect 1's registration with a server: replaced by ``tideflow deploy``."""
-        raise flow_io.not_in_tideflow(self, "register")
-
-    def run_agent(self, *args: Any, **kwargs: Any) -> None:
-        """Prefect 1's agent: replaced by ``tideflow serve``."""
-        raise flow_io.not_in_tideflow(self, "run_agent")
 
     def __repr__(self) -> str:
         return f"<Flow {self.name!r}: {len(self._tasks)} tasks, {len(self.graph.edges)} edges>"

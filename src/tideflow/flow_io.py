@@ -18,12 +18,14 @@ import json
 import os
 import pickle
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from tideflow import visualization
 from tideflow.errors import FlowLoadError, TideflowError
 
 if TYPE_CHECKING:
     from tideflow.flow import Flow
+    from tideflow.states import State
     from tideflow.task import Task
 
 SERIALIZED_VERSION = 1
@@ -152,3 +154,60 @@ def not_in_tideflow(flow: Flow, what: str) -> TideflowError:
         ),
     }
     return TideflowError(advice[what])
+
+
+class FlowFiles:
+    """Drawing, serialising and saving methods, mixed into :class:`~tideflow.flow.Flow`."""
+
+    __slots__ = ()
+
+    @property
+    def _flow(self) -> Flow:
+        return cast("Flow", self)
+
+    def visualize(
+        self,
+        flow_state: State | None = None,
+        filename: str | os.PathLike[str] | None = None,
+        format: str | None = None,
+        horizontal: bool = False,
+    ) -> Any:
+        """Draw the flow, its tasks coloured by their states in ``flow_state`` when given.
+
+        With Graphviz (``pip install 'tideflow[viz]'``): shown inline in a notebook, else
+        rendered to ``filename`` (default ``$TIDEFLOW_HOME/graphs/<slug>``) as ``format``
+        (default pdf); returns the ``graphviz.Digraph``. Without it: the Mermaid text.
+        """
+        return visualization.visualize(self._flow, flow_state, filename, format, horizontal)
+
+    def to_mermaid(self, flow_state: State | None = None, horizontal: bool = False) -> str:
+        """The flow as Mermaid flowchart text (no Graphviz needed)."""
+        return visualization.mermaid(self._flow, flow_state, horizontal)
+
+    def _repr_svg_(self) -> str | None:
+        return visualization.svg(self._flow)
+
+    def serialize(self, build: bool = False) -> dict[str, Any]:
+        """The flow as a JSON-compatible dict (``build`` is accepted for Prefect 1 code)."""
+        return serialize(self._flow)
+
+    def serialized_hash(self, build: bool = False) -> str:
+        """A hash of :meth:`serialize`: it changes when the flow's shape changes."""
+        return serialized_hash(self._flow)
+
+    def save(self, fpath: str | os.PathLike[str] | None = None) -> Path:
+        """Pickle the flow to ``fpath`` (default ``$TIDEFLOW_HOME/flows/<slug>``); the path."""
+        return save(self._flow, fpath)
+
+    @classmethod
+    def load(cls, fpath: str | os.PathLike[str]) -> Flow:
+        """A flow saved with :meth:`save`, from its path or its name."""
+        return load(fpath)
+
+    def register(self, *args: Any, **kwargs: Any) -> None:
+        """Prefect 1's registration with a server: replaced by ``tideflow deploy``."""
+        raise not_in_tideflow(self._flow, "register")
+
+    def run_agent(self, *args: Any, **kwargs: Any) -> None:
+        """Prefect 1's agent: replaced by ``tideflow serve``."""
+        raise not_in_tideflow(self._flow, "run_agent")

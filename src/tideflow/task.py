@@ -30,6 +30,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, overload
 
 from tideflow.errors import TaskDefinitionError
+from tideflow.task_operators import TaskOperators
 
 if TYPE_CHECKING:
     from tideflow.flow import Flow
@@ -99,7 +100,7 @@ def _tuple_length(fn: Callable[..., Any]) -> int | None:
     return None
 
 
-class Task:
+class Task(TaskOperators):
     """A unit of work; subclass it and define ``run()``, or use the ``@task`` decorator.
 
     Args:
@@ -354,8 +355,6 @@ class Task:
     def __getitem__(self, key: Any) -> Task:
         return self._operator("GetItem", self, key, name=f"{self.name}[{key!r}]")
 
-    # -- operators build tasks (see tideflow.tasks.core.operators) -------------------------
-
     def _operator(self, kind: str, *args: Any, name: str | None = None) -> Task:
         from tideflow.tasks.core import operators
 
@@ -367,108 +366,6 @@ class Task:
                 "`with Flow(...)` block; use it inside one, or call .run() on the tasks instead"
             )
         return cls(name=name or kind).bind(*args, flow=flow)
-
-    def __add__(self, other: Any) -> Task:
-        return self._operator("Add", self, other)
-
-    def __radd__(self, other: Any) -> Task:
-        return self._operator("Add", other, self)
-
-    def __sub__(self, other: Any) -> Task:
-        return self._operator("Sub", self, other)
-
-    def __rsub__(self, other: Any) -> Task:
-        return self._operator("Sub", other, self)
-
-    def __mul__(self, other: Any) -> Task:
-        return self._operator("Mul", self, other)
-
-    def __rmul__(self, other: Any) -> Task:
-        return self._operator("Mul", other, self)
-
-    def __truediv__(self, other: Any) -> Task:
-        return self._operator("Div", self, other)
-
-    def __rtruediv__(self, other: Any) -> Task:
-        return self._operator("Div", other, self)
-
-    def __floordiv__(self, other: Any) -> Task:
-        return self._operator("FloorDiv", self, other)
-
-    def __rfloordiv__(self, other: Any) -> Task:
-        return self._operator("FloorDiv", other, self)
-
-    def __mod__(self, other: Any) -> Task:
-        return self._operator("Mod", self, other)
-
-    def __rmod__(self, other: Any) -> Task:
-        return self._operator("Mod", other, self)
-
-    def __pow__(self, other: Any) -> Task:
-        return self._operator("Pow", self, other)
-
-    def __rpow__(self, other: Any) -> Task:
-        return self._operator("Pow", other, self)
-
-    def __and__(self, other: Any) -> Task:
-        return self._operator("And", self, other)
-
-    def __rand__(self, other: Any) -> Task:
-        return self._operator("And", other, self)
-
-    def __gt__(self, other: Any) -> Task:
-        return self._operator("GreaterThan", self, other)
-
-    def __ge__(self, other: Any) -> Task:
-        return self._operator("GreaterThanOrEqual", self, other)
-
-    def __lt__(self, other: Any) -> Task:
-        return self._operator("LessThan", self, other)
-
-    def __le__(self, other: Any) -> Task:
-        return self._operator("LessThanOrEqual", self, other)
-
-    # ``==``/``!=`` stay identity (tasks are dictionary keys); these compare values.
-    def is_equal(self, other: Any) -> Task:
-        """A task giving ``self == other`` when the flow runs."""
-        return self._operator("Equal", self, other)
-
-    def not_equal(self, other: Any) -> Task:
-        """A task giving ``self != other`` when the flow runs (also ``is_not_equal``)."""
-        return self._operator("NotEqual", self, other)
-
-    is_not_equal = not_equal
-
-    def not_(self) -> Task:
-        """A task giving ``not self`` when the flow runs."""
-        return self._operator("Not", self)
-
-    def and_(self, other: Any) -> Task:
-        """A task giving ``self and other`` when the flow runs."""
-        return self._operator("And", self, other)
-
-    def or_(self, other: Any) -> Task:
-        """A task giving ``self or other`` when the flow runs."""
-        return self._operator("Or", self, other)
-
-    def pipe(self, _task: Task, **kwargs: Any) -> Task:
-        """``_task(self, **kwargs)``: call ``_task`` with this task as its first argument."""
-        return _task(self, **kwargs)
-
-    def __or__(self, other: Any) -> Any:
-        """``a | b``: ``b`` waits for ``a`` (a state dependency, no data); returns ``b``."""
-        if not isinstance(other, Task):
-            raise TaskDefinitionError(
-                f"task {self.name!r} | {other!r}: the right side of | must be a task, the one "
-                "that waits for this task to finish"
-            )
-        self._require_flow("chain").add_edge(self, other)
-        return other
-
-    def __ror__(self, other: Any) -> Task:
-        """``x | b`` with ``x`` not a task: ``b`` waits for ``x`` (a constant becomes a task)."""
-        self._require_flow("chain").add_edge(other, self)
-        return self
 
     def __iter__(self) -> Iterator[Task]:
         flow = active_flow.get()
