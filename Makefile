@@ -44,6 +44,7 @@ types: $(VENV)/.installed-dev
 
 # The suite without the soak and chaos tests (under 6 minutes on 2 cores); CI also runs `slow`.
 unit: $(VENV)/.installed-dev
+	bash scripts/ensure-graphviz.sh
 	$(BIN)/pytest -m "not slow"
 
 # The soak and chaos tests: services and run processes killed at random, for minutes.

@@ -77,9 +77,36 @@ def test_to_dict_is_a_copy_that_does_not_change_the_context() -> None:
         assert context.to_dict() == {"a": 1}
 
 
-def test_the_context_is_read_only() -> None:
-    with context(a=1), pytest.raises(TypeError):
-        context["a"] = 2  # type: ignore[index]
+def test_assigning_a_key_sets_it_in_the_current_context_only_until_the_block_ends() -> None:
+    with context(a=1):
+        context.a = 2
+        context["b"] = 3
+        assert (context.a, context.b) == (2, 3)
+    assert "a" not in context
+    assert "b" not in context
+    assert not hasattr(type(context), "a")  # not a global attribute of the Context class
+
+
+def test_assigning_the_name_of_a_context_method_is_refused() -> None:
+    with pytest.raises(AttributeError, match="method of the run context"):
+        context.get = 1  # type: ignore[method-assign]
+
+
+def test_a_key_set_in_one_thread_is_not_seen_in_another() -> None:
+    import threading
+
+    seen: list[object] = []
+    with context(a=1):
+
+        def other() -> None:
+            context.a = 99
+            seen.append(context.a)
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()
+        assert context.a == 1
+    assert seen == [99]
 
 
 def test_the_context_is_a_mapping_that_iterates_over_its_keys() -> None:

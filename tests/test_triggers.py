@@ -158,6 +158,7 @@ def test_not_all_skipped_skips_the_task_when_every_upstream_skipped() -> None:
     ) as raised:
         not_all_skipped(ups(Skipped(), Skipped()))
     assert isinstance(raised.value.state, Skipped)
+    assert not isinstance(raised.value, TRIGGERFAIL)
 
 
 def test_not_all_skipped_still_fails_the_trigger_on_a_failed_upstream() -> None:

@@ -10,6 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from tideflow.task import Task
+from tideflow.tasks.core.operators import GetItem
+
+__all__ = ["Constant", "Dict", "GetItem", "List", "Set", "Tuple"]
 
 
 def _ordered(items: dict[str, Any]) -> list[Any]:
@@ -42,13 +45,6 @@ class Dict(Task):
 
     def run(self, keys: list[Any], **values: Any) -> dict[Any, Any]:
         return dict(zip(keys, _ordered(values), strict=True))
-
-
-class GetItem(Task):
-    """``task_result[key]``."""
-
-    def run(self, task_result: Any, key: Any) -> Any:
-        return task_result[key]
 
 
 class Constant(Task):

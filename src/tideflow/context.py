@@ -2,13 +2,19 @@
 
 ``tideflow.context`` is a read-only mapping whose contents depend on where it is read. Inside a
 task run it holds (among others) ``logger`` (a ``logging.Logger`` for that task), ``flow_name``,
-``flow_run_id`` (new for every run), ``scheduled_start_time``, ``parameters``, ``date``,
-``today``/``yesterday``/``tomorrow`` (``YYYY-MM-DD``, plus ``*_nodash`` forms), ``task_name``,
-``task_key``, ``task_tags``, ``task_run_count`` and ``map_index``.
+``flow_id`` (the flow's slug), ``flow_run_id`` (new for every run), ``flow_run_name``
+(``<flow slug>-<first 8 characters of the run id>``), ``scheduled_start_time``, ``parameters``,
+``date``, ``today``/``yesterday``/``tomorrow`` (``YYYY-MM-DD``, plus ``*_nodash`` forms),
+``task_name``, ``task_key`` and ``task_slug`` (the task's key in its flow), ``task_run_id``
+(``<flow_run_id>/<task key>``, with ``[i]`` for a mapped child), ``task_tags``,
+``task_run_count`` and ``map_index``.
 
 ``with tideflow.context(key=value):`` layers values on top for the duration of the block; the
 engine does exactly this around every task run. Values live in a :class:`contextvars.ContextVar`,
-so each thread and each asyncio task sees its own context.
+so each thread and each asyncio task sees its own context. ``context.key = value`` (or
+``context["key"] = value``) sets a key in the current context, as Prefect 1's did: inside a task
+it lasts until the task run ends, elsewhere until the thread ends; it never changes another
+thread's context.
 
 >>> from tideflow import context
 >>> with context(answer=42):
@@ -47,6 +53,29 @@ class Context(Mapping[str, Any]):
             return _current.get()[key]
         except KeyError:
             raise AttributeError(f"the run context has no {key!r}") from None
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        if hasattr(type(self), key):
+            raise AttributeError(
+                f"context.{key} is a method of the run context and cannot be set; "
+                f"use context[{key!r}] = ... to set a key of that name"
+            )
+        self[key] = value
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        """Set ``key`` in the current context (a new layer: no other context sees it)."""
+        _current.set({**_current.get(), key: value})
+
+    def __delattr__(self, key: str) -> None:
+        del self[key]
+
+    def __delitem__(self, key: str) -> None:
+        current = dict(_current.get())
+        try:
+            del current[key]
+        except KeyError:
+            raise KeyError(f"the run context has no {key!r}") from None
+        _current.set(current)
 
     def to_dict(self) -> dict[str, Any]:
         """A copy of the current context."""

@@ -26,10 +26,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextvars import Token
 from typing import TYPE_CHECKING, Any
 
-from tideflow import builtin_tasks
+from tideflow import builtin_tasks, flow_edit
 from tideflow.edge_annotations import EdgeAnnotation, flatten, unmapped
 from tideflow.edge_annotations import mapped as mapped_argument
 from tideflow.errors import FlowDefinitionError
+from tideflow.flow_io import FlowFiles
 from tideflow.graph import Edge, Graph, Node
 from tideflow.parameter import Parameter
 from tideflow.task import Task, active_case, active_flow
@@ -42,7 +43,7 @@ __all__ = ["Flow"]
 FlowStateHandler = Callable[["Flow", "State", "State"], "State | None"]
 
 
-class Flow:
+class Flow(FlowFiles):
     """A named graph of tasks, with an optional schedule and executor.
 
     Args:
@@ -54,6 +55,8 @@ class Flow:
         reference_tasks: the tasks whose states decide the run's state (default: terminal tasks).
         state_handlers: ``fn(flow, old_state, new_state) -> State | None`` for the flow run.
         on_failure: ``fn(flow, state)`` called when a run fails.
+        validate: check every edge as it is added (its key must be an argument of the
+            downstream task, at most one edge per key). Cycles are refused either way.
     """
 
     def __init__(
@@ -66,6 +69,7 @@ class Flow:
         reference_tasks: Iterable[Task] | None = None,
         state_handlers: Sequence[FlowStateHandler] | None = None,
         on_failure: Callable[[Flow, State], None] | None = None,
+        validate: bool | None = None,
     ) -> None:
         if not isinstance(name, str) or not name.strip():
             raise FlowDefinitionError(f"a Flow needs a non-empty name, got {name!r}")
@@ -81,6 +85,7 @@ class Flow:
         self._name_counts: dict[str, int] = {}
         self._reference: list[Task] = []
         self._tokens: list[Token[Flow | None]] = []
+        self.eager_validation = bool(validate)
         for t in tasks or ():
             self.add_task(t)
         for edge in edges or ():
@@ -143,8 +148,22 @@ class Flow:
         key: str | None = None,
         mapped: bool = False,
         flattened: bool = False,
+        validate: bool | None = None,
     ) -> Edge:
-        """``downstream_task`` waits for ``upstream_task`` (and gets its result as ``key``)."""
+        """``downstream_task`` waits for ``upstream_task`` (and gets its result as ``key``).
+
+        ``validate`` (default: the flow's ``validate``) also checks the key against the
+        downstream task's arguments; a cycle is refused whatever it says.
+        """
+        if key is not None and not isinstance(key, str):
+            raise FlowDefinitionError(
+                f"flow {self.name!r}: the key of an edge into {downstream_task!r} must be the "
+                f"name of one of its arguments, got {key!r}"
+            )
+        if not isinstance(downstream_task, Task):
+            raise FlowDefinitionError(
+                f"flow {self.name!r}: an edge must end at a task, got {downstream_task!r}"
+            )
         upstream = self._as_task(upstream_task)
         if upstream is None:
             upstream = builtin_tasks.Constant(upstream_task)
@@ -156,6 +175,8 @@ class Flow:
         self.add_task(upstream)
         self.add_task(downstream_task)
         edge = Edge(self._keys[upstream], self._keys[downstream_task], key, mapped, flattened)
+        if validate or (validate is None and self.eager_validation):
+            flow_edit.check_edge(self, downstream_task, edge)
         self.graph.add_edge(edge)
         return edge
 
@@ -166,19 +187,22 @@ class Flow:
         downstream_tasks: Iterable[Task] | None = None,
         keyword_tasks: dict[str, Any] | None = None,
         mapped: bool = False,
+        validate: bool | None = None,
     ) -> None:
         """Wire ``task``: state-only upstreams, downstreams, and keyword arguments."""
         self.add_task(task)
         for up in upstream_tasks or ():
             is_mapped = (mapped and not isinstance(up, unmapped)) or isinstance(up, mapped_argument)
             value = up.value if isinstance(up, EdgeAnnotation) else up
-            self.add_edge(value, task, None, is_mapped, isinstance(up, flatten))
+            self.add_edge(value, task, None, is_mapped, isinstance(up, flatten), validate)
         for down in downstream_tasks or ():
-            self.add_edge(task, down)
+            self.add_edge(task, down, validate=validate)
         for name, arg in (keyword_tasks or {}).items():
-            self._bind_argument(task, name, arg, mapped)
+            self._bind_argument(task, name, arg, mapped, validate)
 
-    def _bind_argument(self, task: Task, name: str, arg: Any, mapped: bool) -> None:
+    def _bind_argument(
+        self, task: Task, name: str, arg: Any, mapped: bool, validate: bool | None = None
+    ) -> None:
         is_mapped = (mapped and not isinstance(arg, unmapped)) or isinstance(arg, mapped_argument)
         flattened = isinstance(arg, flatten)
         value = arg.value if isinstance(arg, EdgeAnnotation) else arg
@@ -186,7 +210,9 @@ class Flow:
         if upstream is None and not is_mapped:
             self.constants.setdefault(task, {})[name] = value
             return
-        self.add_edge(value if upstream is None else upstream, task, name, is_mapped, flattened)
+        self.add_edge(
+            value if upstream is None else upstream, task, name, is_mapped, flattened, validate
+        )
 
     def _as_task(self, value: Any) -> Task | None:
         """``value`` as a task of this flow, or ``None`` when it is a constant."""
@@ -211,9 +237,9 @@ class Flow:
         self.set_dependencies(collector, keyword_tasks=items)
         return collector
 
-    def chain(self, *tasks: Task) -> list[Edge]:
+    def chain(self, *tasks: Task, validate: bool | None = None) -> list[Edge]:
         """Make each task wait for the one before it; returns the edges added."""
-        return [self.add_edge(a, b) for a, b in itertools.pairwise(tasks)]
+        return [self.add_edge(a, b, validate=validate) for a, b in itertools.pairwise(tasks)]
 
     def set_reference_tasks(self, tasks: Iterable[Task]) -> None:
         """The tasks whose final states decide the flow run's state."""
@@ -312,12 +338,18 @@ class Flow:
     def get_tasks(
         self,
         name: str | None = None,
-        key: str | None = None,
+        slug: str | None = None,
         tags: Iterable[str] | None = None,
         task_type: type[Task] | None = None,
+        key: str | None = None,
     ) -> list[Task]:
-        """Tasks matching every given criterion, in topological order."""
+        """Tasks matching every given criterion, in topological order.
+
+        ``slug`` (or its synonym ``key``) is the task's key in this flow: its explicit slug, or
+        its name, then ``name-2``, ``name-3``... for later tasks of the same name.
+        """
         wanted_tags = set(tags or ())
+        key = slug if slug is not None else key
         return [
             t
             for t in self.sorted_tasks()
@@ -326,6 +358,30 @@ class Flow:
             and wanted_tags <= t.tags
             and (task_type is None or isinstance(t, task_type))
         ]
+
+    @property
+    def slug(self) -> str:
+        """The flow's name as a file- and URL-safe word (``"Ticket model"`` -> ``ticket-model``)."""
+        return flow_edit.slugify(self.name)
+
+    @property
+    def slugs(self) -> dict[Task, str]:
+        """Every task's key in this flow (Prefect 1's ``flow.slugs``)."""
+        return dict(self._keys)
+
+    def update(
+        self, flow: Flow, merge_parameters: bool = False, validate: bool | None = None
+    ) -> None:
+        """Add every task, edge and constant of ``flow`` to this one.
+
+        A parameter of ``flow`` whose name this flow already uses is an error, unless
+        ``merge_parameters`` is true: then ``flow``'s tasks take this flow's parameter.
+        """
+        flow_edit.update(self, flow, merge_parameters, validate)
+
+    def replace(self, old: Task, new: Any, validate: bool = True) -> None:
+        """Put ``new`` (a task, or a constant made a task) in ``old``'s place, edges included."""
+        flow_edit.replace(self, old, new, validate)
 
     def validate(self) -> None:
         """Check the flow's invariants (acyclicity is kept as edges are added)."""
@@ -345,6 +401,7 @@ class Flow:
         new._name_counts = dict(self._name_counts)
         new.constants = {t: dict(c) for t, c in self.constants.items()}
         new._reference = list(self._reference)
+        new.eager_validation = self.eager_validation
         return new
 
     def __repr__(self) -> str:

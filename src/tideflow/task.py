@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 from tideflow.errors import TaskDefinitionError
 from tideflow.tag_context import current_tags
+from tideflow.task_operators import TaskOperators
 
 if TYPE_CHECKING:
     from tideflow.flow import Flow
@@ -104,7 +105,7 @@ def _tuple_length(fn: Callable[..., Any]) -> int | None:
     return None
 
 
-class Task:
+class Task(TaskOperators):
     """A unit of work; subclass it and define ``run()``, or use the ``@task`` decorator.
 
     Args:
@@ -298,8 +299,8 @@ class Task:
                 task_args.get("retry_delay", self.retry_delay),
                 task_args.get("retry_on", keep_retry_on),
             )
-        if "tags" in task_args:
-            new.tags = _tags(task_args["tags"], new.name)
+        if "tags" in task_args:  # tags given to a copy add to the task's own, as in Prefect 1
+            new.tags = self.tags | _tags(task_args["tags"], new.name)
         if "timeout" in task_args:
             new.timeout = _seconds(task_args["timeout"], "timeout", new.name)
         block_tags = current_tags()  # `with tags(...)` around the call
@@ -308,30 +309,46 @@ class Task:
         return new
 
     def set_upstream(
-        self, task: Any, key: str | None = None, mapped: bool = False, flow: Flow | None = None
+        self, task: Any, flow: Flow | None = None, key: str | None = None, mapped: bool = False
     ) -> Task:
-        """Make this task depend on ``task`` (as argument ``key`` when given)."""
-        flow = flow if flow is not None else self._require_flow("set dependencies of")
+        """Make this task depend on ``task`` (as argument ``key`` when given).
+
+        The arguments are in Prefect 1's order: ``b.set_upstream(a, flow)`` works as it did.
+        """
+        flow = self._flow_argument(flow, "set_upstream")
         flow.add_edge(task, self, key=key, mapped=mapped)
         return self
 
     def set_downstream(
-        self, task: Task, key: str | None = None, mapped: bool = False, flow: Flow | None = None
+        self, task: Task, flow: Flow | None = None, key: str | None = None, mapped: bool = False
     ) -> Task:
         """Make ``task`` depend on this task (receiving it as argument ``key`` when given)."""
-        flow = flow if flow is not None else self._require_flow("set dependencies of")
+        flow = self._flow_argument(flow, "set_downstream")
         flow.add_edge(self, task, key=key, mapped=mapped)
         return self
 
+    def _flow_argument(self, flow: Any, method: str) -> Flow:
+        if flow is None:
+            return self._require_flow("set dependencies of")
+        from tideflow.flow import Flow
+
+        if not isinstance(flow, Flow):
+            raise TaskDefinitionError(
+                f"task {self.name!r}: {method}() takes the flow as its second argument, got "
+                f"{flow!r}; pass the argument name as key=..., e.g. {method}(t, key={flow!r})"
+            )
+        return flow
+
     def set_dependencies(
         self,
+        flow: Flow | None = None,
         upstream_tasks: Iterable[Any] | None = None,
         downstream_tasks: Iterable[Task] | None = None,
         keyword_tasks: dict[str, Any] | None = None,
         mapped: bool = False,
-        flow: Flow | None = None,
     ) -> Task:
-        flow = flow if flow is not None else self._require_flow("set dependencies of")
+        """Wire this task in ``flow`` (default: the active one); Prefect 1's argument order."""
+        flow = self._flow_argument(flow, "set_dependencies")
         flow.set_dependencies(
             self,
             upstream_tasks=upstream_tasks,
@@ -344,11 +361,28 @@ class Task:
     # -- results as tasks: t[key] and tuple unpacking -------------------------------------
 
     def __getitem__(self, key: Any) -> Task:
-        from tideflow.builtin_tasks import GetItem
+        return self._operator("GetItem", self, key, name=f"{self.name}[{key!r}]")
 
-        return GetItem(name=f"{self.name}[{key!r}]")(self, key)
+    def _operator(self, kind: str, *args: Any, name: str | None = None) -> Task:
+        from tideflow.tasks.core import operators
+
+        cls: type[Task] = getattr(operators, kind)
+        flow = active_flow.get()
+        if flow is None:
+            raise TaskDefinitionError(
+                f"an operator on task {self.name!r} builds a {kind} task, which needs a "
+                "`with Flow(...)` block; use it inside one, or call .run() on the tasks instead"
+            )
+        return cls(name=name or kind).bind(*args, flow=flow)
 
     def __iter__(self) -> Iterator[Task]:
+        flow = active_flow.get()
+        if flow is not None and self in flow and any(e.mapped for e in flow.edges_to(self)):
+            raise TypeError(
+                f"task {self.name!r} is mapped, so its result is a list with one item per "
+                "child and cannot be unpacked into nout tasks; index each child's tuple with a "
+                f"mapped task instead, e.g. first = GetItem().map({self.name}, unmapped(0))"
+            )
         if self.nout is None:
             raise TypeError(
                 f"task {self.name!r} cannot be unpacked: set nout=N in its options or annotate "

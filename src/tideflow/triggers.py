@@ -13,7 +13,7 @@ before the trigger.
 ``any_successful``        at least one upstream succeeded
 ``any_failed``            at least one upstream failed
 ``all_finished``          every upstream finished, whatever the outcome (``always_run``)
-``not_all_skipped``       at least one upstream did something other than skip (else: skip)
+``not_all_skipped``       at least one upstream did something other than skip (else Skipped)
 ``some_successful(a, b)`` between ``a`` and ``b`` upstreams succeeded (floats < 1 are fractions)
 ``some_failed(a, b)``     the same, counting failures
 ``manual_only``           never runs on its own: the task is ``Paused`` until resumed
@@ -101,9 +101,8 @@ always_run = all_finished
 
 
 def not_all_skipped(upstream_states: Mapping[Any, State]) -> bool:
-    """Run unless every upstream task was skipped, in which case this task is skipped too (so
-    a ``merge`` of branches that were all skipped passes the skip on); failures still fail the
-    trigger."""
+    """Run unless every upstream task was skipped, which skips this task too (as in Prefect 1);
+    a failed upstream fails the trigger."""
     states = _states(upstream_states)
     if states and all(s.is_skipped() for s in states):
         raise SKIP("trigger not_all_skipped: every upstream task was skipped")

@@ -65,6 +65,10 @@ def run(
     **named_parameters: Any,
 ) -> State:
     """Run ``flow``; see :meth:`tideflow.Flow.run`."""
+    declared = {p.name for p in flow.parameters()}
+    return_tasks = (
+        None if "return_tasks" in declared else named_parameters.pop("return_tasks", None)
+    )
     given = {**(parameters or {}), **named_parameters}
     values = resolve_parameters(flow, given)
     flow.validate()
@@ -83,14 +87,19 @@ def run(
         ) -> State:
             return run_once(flow, parameters, scheduled_start_time=scheduled_start_time, **options)
 
-        return scheduled.run_on_schedule(flow, given, one_run, clock=clock)
-    return run_once(
-        flow,
-        values,
-        flow_run_id=flow_run_id,
-        scheduled_start_time=scheduled_start_time,
-        **options,
-    )
+        state = scheduled.run_on_schedule(flow, given, one_run, clock=clock)
+    else:
+        state = run_once(
+            flow,
+            values,
+            flow_run_id=flow_run_id,
+            scheduled_start_time=scheduled_start_time,
+            **options,
+        )
+    if return_tasks is not None:  # Prefect 1's option: only these tasks' states in the result
+        wanted = set(return_tasks)
+        state.result = {t: s for t, s in state.result.items() if t in wanted}
+    return state
 
 
 def run_once(
@@ -123,6 +132,8 @@ def run_once(
     info = FlowRunInfo(flow, run_id, parameters, scheduled, started)
     info.context = {
         **run_context(flow.name, run_id, scheduled, parameters),
+        "flow_id": flow.slug,
+        "flow_run_name": f"{flow.slug}-{run_id[:8]}",
         **(context or {}),
     }
     watchers = list(observers)

@@ -128,6 +128,8 @@ class FlowRunner:
         for observer in self.observers:
             observer.flow_run_started(self.run_info)
         log.info("Beginning flow run %r for flow %r", self.run_info.flow_run_id, self.flow.name)
+        for handler in self.flow.state_handlers:  # Pending -> Running, as in Prefect 1
+            handler(self.flow, Pending("Flow run pending."), state)
         ready = Readiness.start(self.flow, chained=self._chained)
         try:
             with self.executor.start():

@@ -6,8 +6,18 @@ import difflib
 from collections.abc import Mapping
 from typing import Any
 
-from tideflow.errors import ParameterError
+from tideflow.errors import ParameterError, TideflowError
 from tideflow.flow import Flow
+
+# Keyword arguments of Prefect 1's flow.run() that Tideflow does not take, and what to do instead.
+PREFECT1_RUN_OPTIONS = {
+    "runner_cls": "Tideflow has one flow runner; drop runner_cls (state_handlers= on the flow "
+    "and its tasks, and observers=, do what custom runners were written for)",
+    "state": "a Tideflow flow run always starts afresh; drop state=",
+    "task_contexts": "pass values for the whole run with context={...}, or set them inside the "
+    "task with `with tideflow.context(...)`",
+    "task_runner_state_handlers": "give the tasks state_handlers=[...] instead",
+}
 
 
 def resolve_parameters(flow: Flow, given: Mapping[str, Any]) -> dict[str, Any]:
@@ -18,6 +28,11 @@ def resolve_parameters(flow: Flow, given: Mapping[str, Any]) -> dict[str, Any]:
             every required parameter that was not given, before anything runs.
     """
     declared = {p.name: p for p in flow.parameters()}
+    for name in given.keys() & PREFECT1_RUN_OPTIONS.keys() - declared.keys():
+        raise TideflowError(
+            f"flow.run({name}=...) is a Prefect 1 run option that Tideflow does not take: "
+            f"{PREFECT1_RUN_OPTIONS[name]}"
+        )
     unknown = sorted(set(given) - set(declared))
     missing = sorted(n for n, p in declared.items() if p.required and n not in given)
     if unknown or missing:

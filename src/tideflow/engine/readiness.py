@@ -29,17 +29,28 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Iterable, Sized
+from collections.abc import Callable, Iterable, Sized
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 from tideflow.context import context
-from tideflow.engine.task_runner import upstream_verdict
+from tideflow.engine.task_runner import through_handlers, upstream_verdict
 from tideflow.engine.units import Source
 from tideflow.flow import Flow
 from tideflow.graph import Edge
-from tideflow.states import Failed, Finished, Mapped, Paused, Pending, Resume, Retrying, State
+from tideflow.states import (
+    Failed,
+    Finished,
+    Mapped,
+    Paused,
+    Pending,
+    Resume,
+    Retrying,
+    Skipped,
+    State,
+)
+from tideflow.task import Task
 
 Unit = tuple[str, int | None]
 Event = Literal["expanded", "submitted", "finished"]
@@ -55,6 +66,7 @@ class Expansion:
     submitted: list[bool]
     waiting: list[int]
     values: dict[Edge, list[Any]]  # mapped inputs that come from ordinary (non-mapped) tasks
+    item_states: dict[Edge, list[State | None]]  # flattened children's own states, per item
     unfinished: int
     unsubmitted: int
 
@@ -75,13 +87,15 @@ class Readiness:
     _when: dict[tuple[str, str], Event] = field(default_factory=dict)
     _stripped: dict[str, State] = field(default_factory=dict)
     _down: dict[str, list[str]] = field(default_factory=dict)
+    # Passes a mapped parent's own state through its task's state handlers (set by the run loop).
+    on_parent: Callable[[str, State], State] | None = None
 
     @classmethod
     def start(cls, flow: Flow, chained: bool = False) -> Readiness:
         graph = flow.graph
         mapped = frozenset(k for k in graph.nodes if any(e.mapped for e in graph.upstream_edges(k)))
         waiting = {k: len(graph.upstream(k)) for k in graph.toposort()}
-        ready = cls(flow, chained, waiting, mapped=mapped)
+        ready = cls(flow, chained, waiting, mapped=mapped, on_parent=_through_handlers(flow))
         for key, count in waiting.items():
             if count == 0:
                 ready._unblocked(key)
@@ -97,7 +111,11 @@ class Readiness:
             edges = [e for e in self.flow.graph.upstream_edges(down) if e.upstream == up]
             if up in self.mapped and all(e.mapped and not e.flattened for e in edges):
                 event = "expanded"
-            elif self.chained and not any(e.mapped or e.flattened for e in edges):
+            elif (
+                self.chained
+                and down not in self.mapped  # a mapped task judges its inputs before expanding
+                and not any(e.mapped or e.flattened for e in edges)
+            ):
                 event = "submitted"
             else:
                 event = "finished"
@@ -178,17 +196,23 @@ class Readiness:
 
     def _close(self, key: str) -> None:
         children: list[State] = [s for s in self.expansions[key].states if s is not None]
-        self.states[key] = Mapped(
-            f"mapped over {len(children)} children",
-            [s.result for s in children],
-            map_states=children,
+        self.states[key] = self._parent_state(
+            key,
+            Mapped(
+                f"mapped over {len(children)} children",
+                [s.result for s in children],
+                map_states=children,
+            ),
         )
         self._release(key, frozenset({"finished"}))
 
     def _settle_without_children(self, key: str, state: State) -> None:
         """A mapped task that ends before expanding: every waiting downstream is released."""
-        self.states[key] = state
+        self.states[key] = self._parent_state(key, state)
         self._release(key, EVERY_EVENT)
+
+    def _parent_state(self, key: str, state: State) -> State:
+        return state if self.on_parent is None else self.on_parent(key, state)
 
     # -- retries -------------------------------------------------------------------------------
 
@@ -219,15 +243,22 @@ class Readiness:
     def _expand(self, key: str, resumed: bool = False) -> None:
         task = self.flow.task(key)
         edges = self.flow.graph.upstream_edges(key)
-        # Child-by-child inputs are judged per child, by the child itself; a mapped upstream
-        # that ended without children (skipped, trigger failed) is judged here, as a whole.
+        # Every input but the child-by-child ones has finished (see when()). A skipped one skips
+        # the whole map, and one that cannot be mapped over ends it unless the trigger says
+        # otherwise; everything else, the trigger included, is judged by each child on its own
+        # inputs (as in Prefect 1), so every executor gives the same states.
         settled = {
             e: self.states[e.upstream]
             for e in edges
             if e.upstream in self.states
             and not (self.when(e.upstream, key) == "expanded" and e.upstream in self.expansions)
         }
-        verdict = upstream_verdict(task, settled) if settled else None
+        verdict = _parent_verdict(task, settled) if settled else None
+        if verdict is None and settled:
+            # A trigger that waits for approval (manual_only) holds the whole map before it
+            # expands; once approved (context resume=True) it passes and the map expands.
+            held = upstream_verdict(task, settled)
+            verdict = held if isinstance(held, Paused) else None
         if isinstance(verdict, Paused):  # waits for approval, and its downstream tasks with it
             self.states[key] = verdict
             return
@@ -235,7 +266,7 @@ class Readiness:
             self._settle_without_children(key, verdict)
             return
         try:
-            values, width = self._mapped_inputs(key, edges)
+            values, item_states, width = self._mapped_inputs(key, edges)
         except _NotMappable as exc:
             self._settle_without_children(key, Failed(str(exc)))
             return
@@ -253,7 +284,7 @@ class Readiness:
             [Resume("approved") for _ in range(width)] if resumed else [None] * width
         )
         self.expansions[key] = Expansion(
-            width, initial, [False] * width, waiting, values, width, width
+            width, initial, [False] * width, waiting, values, item_states, width, width
         )
         self._release(key, frozenset({"expanded"}))
         if width == 0:
@@ -262,8 +293,11 @@ class Readiness:
             return
         self.ready.extend((key, i) for i in range(width) if waiting[i] == 0)
 
-    def _mapped_inputs(self, key: str, edges: list[Edge]) -> tuple[dict[Edge, list[Any]], int]:
+    def _mapped_inputs(
+        self, key: str, edges: list[Edge]
+    ) -> tuple[dict[Edge, list[Any]], dict[Edge, list[State | None]], int]:
         values: dict[Edge, list[Any]] = {}
+        item_states: dict[Edge, list[State | None]] = {}
         widths: list[int] = []
         for e in edges:
             if not e.mapped:
@@ -271,7 +305,8 @@ class Readiness:
             if self.when(e.upstream, key) == "expanded" and e.upstream in self.expansions:
                 widths.append(self.expansions[e.upstream].width)
                 continue
-            result = self.states[e.upstream].result
+            state = self.states[e.upstream]
+            result = state.result
             if not (isinstance(result, Sized) and isinstance(result, Iterable)):
                 raise _NotMappable(
                     f"cannot map over the result of {e.upstream!r}: a "
@@ -279,10 +314,10 @@ class Readiness:
                 )
             items = list(result)
             if e.flattened:
-                items = [x for item in items for x in item]
+                items, item_states[e] = _flattened(state, items)
             values[e] = items
             widths.append(len(items))
-        return values, min(widths)
+        return values, item_states, min(widths)
 
     # -- where a ready unit's inputs come from ------------------------------------------------
 
@@ -302,7 +337,9 @@ class Readiness:
             if index is not None and expansion is not None and edge.mapped:
                 if edge in expansion.values:
                     item = expansion.values[edge][index]
-                    out.append((edge, "item", (self._without_result(up), item)))
+                    own = expansion.item_states.get(edge)
+                    state = own[index] if own is not None else None
+                    out.append((edge, "item", (state or self._without_result(up), item)))
                     continue
                 if up in self.expansions:
                     child = self.expansions[up].states[index]
@@ -367,3 +404,54 @@ class Readiness:
 
 class _NotMappable(Exception):
     pass
+
+
+def _through_handlers(flow: Flow) -> Callable[[str, State], State] | None:
+    """A mapped parent's state through its task's handlers (``Pending -> Mapped``, ...)."""
+
+    def through(key: str, state: State) -> State:
+        task = flow.task(key)
+        if not task.state_handlers and task.on_failure is None:
+            return state
+        return through_handlers(task, Pending(), state)
+
+    return through
+
+
+def _parent_verdict(task: Task, settled: dict[Edge, State]) -> State | None:
+    """A mapped task's state when it must end without children, else None (see _expand)."""
+    if task.skip_on_upstream_skip and any(s.is_skipped() for s in settled.values()):
+        return Skipped("an upstream task was skipped")
+    if any(e.mapped and not s.is_successful() for e, s in settled.items()):
+        return upstream_verdict(task, settled)
+    return None
+
+
+def _nested(value: Any) -> bool:
+    """Whether ``flatten`` un-nests ``value``: any iterable but text and bytes."""
+    return isinstance(value, Iterable) and not isinstance(value, str | bytes | bytearray)
+
+
+def _flattened(state: State, items: list[Any]) -> tuple[list[Any], list[State | None]]:
+    """``items`` un-nested one level, with the state each item comes from.
+
+    An item that is not a collection stays one item, as in Prefect 1. Of a mapped upstream,
+    a child that failed or was skipped stays one item too, carrying its own state, so that
+    the child mapped over it judges that state (its trigger fails, or it is skipped).
+    """
+    children = state.map_states if isinstance(state, Mapped) else None
+    flat: list[Any] = []
+    states: list[State | None] = []
+    for i, item in enumerate(items):
+        child = children[i] if children is not None and i < len(children) else None
+        if child is not None and (child.is_skipped() or not child.is_successful()):
+            flat.append(item)
+            states.append(child)
+        elif _nested(item):
+            before = len(flat)
+            flat.extend(item)
+            states.extend([None] * (len(flat) - before))
+        else:
+            flat.append(item)
+            states.append(None)
+    return flat, states

@@ -56,6 +56,7 @@ from tideflow.states import (
 from tideflow.task import Task
 from tideflow.triggers import all_successful
 
+_FAILED = "tideflow.failed_before_retry"
 Now = Callable[[], datetime]
 Live = Callable[[State], object]
 """Called, where the unit runs, with each state it enters that is not its last (see units.py)."""
@@ -87,9 +88,12 @@ def run_task(call: TaskCall, now: Now = utcnow, live: Live | None = None) -> lis
     task = call.task
     logger = task_logger(task.name)
     ctx = dict(call.flow_context)
+    unit = call.key if call.map_index is None else f"{call.key}[{call.map_index}]"
     ctx.update(
         task_name=task.name,
         task_key=call.key,
+        task_slug=call.key,
+        task_run_id=f"{ctx.get('flow_run_id')}/{unit}",
         task_full_name=task.name if call.map_index is None else f"{task.name}[{call.map_index}]",
         task_tags=task.tags,
         task_run_count=call.run_count,
@@ -119,7 +123,13 @@ def run_task(call: TaskCall, now: Now = utcnow, live: Live | None = None) -> lis
                     task_loop_count=ctx["task_loop_count"],
                     task_loop_result=ctx["task_loop_result"],
                 )
-        history.move(final)
+        failed = final.context.pop(_FAILED, None) if isinstance(final, Retrying) else None
+        # The handlers see a failure before its retry, as in Prefect 1; a handler that turns
+        # it into something else than a failure stops the retry.
+        if failed is not None and not (seen := history.pass_through(failed)).is_failed():
+            history.record(seen)
+        else:
+            history.move(final)
         if outputs:
             # Metrics and artifacts travel with the attempt's final state, so they reach the
             # driver from any executor (see tideflow.results).
@@ -153,29 +163,53 @@ def _next_iteration(
 
 
 class _History:
-    """The states of one attempt; every move is checked and passed through the state handlers."""
+    """The states of one attempt; every move is checked and passed through the state handlers.
 
-    __slots__ = ("state", "states", "task")
+    ``state`` is the last state recorded, ``seen`` the last one the handlers saw: a failure
+    about to be retried is seen (``Running -> Failed -> Retrying``) but not recorded, because
+    the recorded history follows the state machine (``Running -> Retrying``).
+    """
+
+    __slots__ = ("seen", "state", "states", "task")
 
     def __init__(self, task: Task, state: State) -> None:
         self.task = task
         self.state = state
+        self.seen = state
         self.states: list[State] = []
 
     def move(self, new: State) -> None:
         check_transition(self.state, new)
         task = self.task
-        for handler in task.state_handlers:
-            try:
-                replaced = handler(task, self.state, new)
-            except Exception as exc:
-                replaced = Failed(f"state handler {_name(handler)} raised {exc!r}", exc)
-            if replaced is not None:
-                new = replaced
-        if task.on_failure is not None and new.is_failed():
-            task.on_failure(task, new)
+        if task.state_handlers or task.on_failure is not None:
+            new = through_handlers(task, self.seen, new)
         self.states.append(new)
-        self.state = new
+        self.state = self.seen = new
+
+    def record(self, new: State) -> None:
+        """Record ``new``, which the handlers have seen already."""
+        check_transition(self.state, new)
+        self.states.append(new)
+        self.state = self.seen = new
+
+    def pass_through(self, new: State) -> State:
+        """Show ``new`` to the handlers without recording it; what they made of it."""
+        self.seen = through_handlers(self.task, self.seen, new)
+        return self.seen
+
+
+def through_handlers(task: Task, old: State, new: State) -> State:
+    """``new`` after the task's state handlers (each gets the last one's result) and on_failure."""
+    for handler in task.state_handlers:
+        try:
+            replaced = handler(task, old, new)
+        except Exception as exc:
+            replaced = Failed(f"state handler {_name(handler)} raised {exc!r}", exc)
+        if replaced is not None:
+            new = replaced
+    if task.on_failure is not None and new.is_failed():
+        task.on_failure(task, new)
+    return new
 
 
 def _name(fn: object) -> str:
@@ -244,7 +278,10 @@ def _after_failure(
         and call.run_count <= task.max_retries
         and isinstance(error, task.retry_on)
     ):
-        return _retrying(call, state.message or state.name, state.result, now, logger)
+        state.timestamp = now()
+        retrying = _retrying(call, state.message or state.name, state.result, now, logger)
+        retrying.context[_FAILED] = state  # for the state handlers; taken off in run_task
+        return retrying
     if state.is_failed():
         unexpected = not isinstance(error, Signal | TimeoutError)
         logger.error(
