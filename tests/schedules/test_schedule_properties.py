@@ -36,7 +36,7 @@ from tideflow.schedules import (
     filters,
 )
 from tideflow.schedules import schedule as schedule_module
-from tideflow.schedules.base import Clock, Filter
+from tideflow.schedules.base import Clock, ClockEvent, Filter
 from tideflow.schedules.zones import localize
 
 FAST = settings(max_examples=60, deadline=None)
@@ -337,10 +337,21 @@ def test_filters_hold_on_every_fire_time(schedule: Schedule, after: datetime) ->
 def test_a_union_of_clocks_is_each_clocks_times_merged_without_duplicates(
     clock_list: list[Clock], after: datetime
 ) -> None:
-    union = instants_of(Schedule(clock_list).next(10, after=after))
-    each = {t for clock in clock_list for t in instants_of(Schedule([clock]).next(10, after=after))}
+    def key(event: ClockEvent) -> tuple[datetime, str, tuple[str, ...]]:
+        return (event.start_time.astimezone(UTC), repr(event.parameter_defaults), event.labels)
+
+    union = [key(e) for e in Schedule(clock_list).next(10, after=after, return_events=True)]
+    each = sorted(
+        (key(event)[0], index, key(event))
+        for index, clock in enumerate(clock_list)
+        for event in Schedule([clock]).next(10, after=after, return_events=True)
+    )
+    expected: list[tuple[datetime, str, tuple[str, ...]]] = []
+    for _, _, found in each:
+        if found not in expected:
+            expected.append(found)
     assert len(set(union)) == len(union)
-    assert union == sorted(each)[:10]
+    assert union == expected[:10]
 
 
 @FAST
