@@ -57,6 +57,21 @@ long outage of a deployment with ``catchup = "all"`` and a one-second schedule.
 If the clock steps back (``now`` before ``last_fire``), nothing is created until it has passed
 ``last_fire`` again: no slot is created twice.
 
+Several runs at one instant
+---------------------------
+A slot carries the ``parameter_defaults`` of the clock event it comes from, and the run created
+for it gets them (over the deployment's own ``parameters``, as the clock wins in Prefect 1).
+When clocks fire at the same instant ``T`` with different parameter defaults (or labels), the
+schedule gives one event per parameter set, and each needs its own run. The store keeps one run
+per (deployment, scheduled time), which is what makes creating a slot exactly-once, so the
+``k``-th distinct event at ``T`` (in the order of the schedule's clocks, from 0) gets the slot
+``T + k`` microseconds: the first run is at ``T`` exactly, a second one microsecond later, and
+so on. The offsets depend only on the schedule, so they are the same after a restart and a
+repeated ``Create`` still finds its slot taken; the run's ``scheduled_start_time`` (in the
+store, the CLI and the flow's context) is its slot's time. A schedule whose own fire times are
+closer together than its number of clocks in microseconds would have its slots collide; no
+real schedule is.
+
 Paused deployments
 ------------------
 A paused deployment gets no creates, launches or skips: its waiting runs stay waiting, and it adds
@@ -104,14 +119,15 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import islice, pairwise, takewhile
+from typing import Any, NamedTuple
 
 from tideflow import lifecycle
 from tideflow.deployments import Deployment
 from tideflow.errors import PlannerError
-from tideflow.schedules import Schedule
+from tideflow.schedules import ClockEvent, Schedule
 from tideflow.schedules.zones import to_zone
 
 __all__ = [
@@ -124,6 +140,7 @@ __all__ = [
     "RunRef",
     "Skip",
     "Survey",
+    "backfill_slots",
     "backfill_times",
     "next_wakeup",
     "plan",
@@ -242,10 +259,12 @@ class History:
 
 @dataclass(frozen=True)
 class Create:
-    """Insert a run in state ``Scheduled`` for this slot (UTC)."""
+    """Insert a run in state ``Scheduled`` for this slot (UTC), with the parameters of the clock
+    event it comes from (over the deployment's own)."""
 
     deployment: str
     scheduled_time: datetime
+    parameters: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -295,7 +314,10 @@ def plan(
         if deployment.paused:
             continue
         slots = _slots_to_create(deployment, past, moment)
-        actions += [Create(deployment.name, slot) for slot in slots]
+        actions += [
+            Create(deployment.name, slot.time, dict(slot.event.parameter_defaults))
+            for slot in slots
+        ]
         if deployment.name not in unready:
             actions += _dispatch(deployment, past, moment)
     return actions
@@ -361,8 +383,26 @@ def next_wakeup(
     return min(times, default=None)
 
 
+class Slot(NamedTuple):
+    """One run the schedule asks for: its slot time (UTC, see "Several runs at one instant")
+    and the clock event it comes from."""
+
+    time: datetime
+    event: ClockEvent
+
+    @property
+    def fire(self) -> datetime:
+        """The instant the clocks fire (UTC); a slot is due, and in a window, by this."""
+        return self.event.start_time.astimezone(UTC)
+
+
 def backfill_times(deployment: Deployment, start: datetime, end: datetime) -> list[datetime]:
-    """Every fire time of ``deployment``'s schedule in ``[start, end]``, in UTC, oldest first.
+    """The times of :func:`backfill_slots`."""
+    return [slot.time for slot in backfill_slots(deployment, start, end)]
+
+
+def backfill_slots(deployment: Deployment, start: datetime, end: datetime) -> list[Slot]:
+    """Every slot of ``deployment``'s schedule in ``[start, end]``, in UTC, oldest first.
 
     For ``tideflow backfill``: the caller creates one waiting run per time (the store's one run
     per slot leaves times that already have a run alone); they launch by the overlap policy.
@@ -386,15 +426,15 @@ def backfill_times(deployment: Deployment, start: datetime, end: datetime) -> li
             f"deployment {deployment.name!r}: the backfill window ends ({_when(last)}) before it "
             f"starts ({_when(first)})"
         )
-    within = takewhile(lambda t: t <= last, _fire_times(schedule, first - _TINY))
-    times = list(islice(within, BACKFILL_LIMIT + 1))
-    if len(times) > BACKFILL_LIMIT:
+    within = takewhile(lambda s: s.fire <= last, _slots(schedule, first - _TINY))
+    slots = list(islice(within, BACKFILL_LIMIT + 1))
+    if len(slots) > BACKFILL_LIMIT:
         raise PlannerError(
             f"deployment {deployment.name!r}: the backfill window {_when(first)} to "
             f"{_when(last)} holds more than {BACKFILL_LIMIT:,} fire times; backfill it in "
-            f"shorter windows (the first {BACKFILL_LIMIT:,} end at {_when(times[-2])})"
+            f"shorter windows (the first {BACKFILL_LIMIT:,} end at {_when(slots[-2].time)})"
         )
-    return times
+    return slots
 
 
 def _with_history(
@@ -418,9 +458,27 @@ def _with_history(
 # -- slots ---------------------------------------------------------------------------------------
 
 
+def _slots(schedule: Schedule, after: datetime) -> Iterator[Slot]:
+    """The schedule's slots strictly after ``after``, lazily: the ``k``-th distinct event at an
+    instant ``T`` has the slot ``T + k`` microseconds (see "Several runs at one instant")."""
+    # A slot after `after` may belong to an instant up to (clocks - 1) microseconds before it.
+    reach = _TINY * max(len(schedule.clocks) - 1, 0)
+    try:
+        start = after - reach
+    except OverflowError:
+        start = after
+    current, k = None, 0
+    for event in schedule.events(start):
+        moment = event.start_time.astimezone(UTC)
+        current, k = moment, (k + 1 if moment == current else 0)
+        slot = moment + k * _TINY
+        if slot > after:
+            yield Slot(slot, event)
+
+
 def _fire_times(schedule: Schedule, after: datetime) -> Iterator[datetime]:
-    """The schedule's fire times strictly after ``after``, lazily, as UTC instants."""
-    return (event.start_time.astimezone(UTC) for event in schedule.events(after))
+    """The schedule's slot times strictly after ``after``, lazily, in UTC."""
+    return (slot.time for slot in _slots(schedule, after))
 
 
 # id(schedule) -> (a weak reference to it, the instant asked for, the answer). By identity:
@@ -448,13 +506,14 @@ def _next_fire(schedule: Schedule, after: datetime) -> datetime | None:
     return answer
 
 
-def _between(schedule: Schedule, after: datetime, until: datetime) -> list[datetime]:
-    """Fire times in ``(after, until]``, at most :data:`SLOT_LIMIT`, oldest first."""
-    within = takewhile(lambda t: t <= until, _fire_times(schedule, after))
+def _between(schedule: Schedule, after: datetime, until: datetime) -> list[Slot]:
+    """Slots after ``after`` whose instant is at most ``until``, at most :data:`SLOT_LIMIT`,
+    oldest first."""
+    within = takewhile(lambda s: s.fire <= until, _slots(schedule, after))
     return list(islice(within, SLOT_LIMIT))
 
 
-def _slots_to_create(deployment: Deployment, past: History, now: datetime) -> list[datetime]:
+def _slots_to_create(deployment: Deployment, past: History, now: datetime) -> list[Slot]:
     """The slots to create now, by the catch-up policy (see "Creating slots")."""
     schedule, lower = deployment.schedule, past.lower_bound
     if schedule is None or lower >= now:
@@ -471,11 +530,16 @@ def _slots_to_create(deployment: Deployment, past: History, now: datetime) -> li
     if deployment.catchup == "none" or first >= cutoff:  # nothing was missed
         return fresh
     missed = _latest_before(schedule, lower, cutoff)
-    return ([missed] if missed is not None else []) + fresh[: SLOT_LIMIT - 1]
+    if missed is None:
+        return fresh
+    # The latest missed instant stands in for the outage: one run per parameter set at it.
+    fired = missed.fire
+    group = [s for s in _between(schedule, max(lower, fired - _TINY), fired) if s.fire == fired]
+    return group + fresh[: SLOT_LIMIT - len(group)]
 
 
-def _latest_before(schedule: Schedule, lower: datetime, before: datetime) -> datetime | None:
-    """The latest fire time in ``(lower, before)``, searched backwards in doubling windows.
+def _latest_before(schedule: Schedule, lower: datetime, before: datetime) -> Slot | None:
+    """The latest slot in ``(lower, before)``, searched backwards in doubling windows.
 
     Walking forwards from ``lower`` would cost one step per fire time of the whole outage (a
     week of a one-second schedule: 604,800); going back from ``before`` in windows of 1, 2, 4,
@@ -485,8 +549,8 @@ def _latest_before(schedule: Schedule, lower: datetime, before: datetime) -> dat
     while True:
         start = lower if upper - lower <= span else upper - span
         last = None
-        for moment in takewhile(lambda t: t < upper, _fire_times(schedule, start)):  # noqa: B023
-            last = moment
+        for slot in takewhile(lambda s: s.fire < upper, _slots(schedule, start)):  # noqa: B023
+            last = slot
         if last is not None or start == lower:
             return last
         upper, span = start + _TINY, span * 2  # the next window ends at `start`, inclusive
