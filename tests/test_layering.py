@@ -33,6 +33,7 @@ LAYERS: dict[str, int] = {
     "tideflow.builtin_tasks": 1,
     "tideflow.edge_annotations": 1,
     "tideflow.parameter": 1,
+    "tideflow.core": 1,  # Prefect 1 module paths, re-exports of layer-1 names
     "tideflow.flow": 1,
     "tideflow.triggers": 1,
     "tideflow.schedules": 1,

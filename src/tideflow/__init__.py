@@ -26,13 +26,14 @@ from tideflow.context import context
 from tideflow.edge_annotations import flatten, unmapped
 from tideflow.errors import TideflowError
 from tideflow.flow import Flow
-from tideflow.parameter import Parameter
+from tideflow.parameter import DateTimeParameter, Parameter
 from tideflow.results import log_artifact, log_metric
 from tideflow.task import FunctionTask, Task, task
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "DateTimeParameter",
     "Flow",
     "FunctionTask",
     "Parameter",
