@@ -128,7 +128,7 @@ from tideflow import lifecycle
 from tideflow.deployments import Deployment
 from tideflow.errors import PlannerError
 from tideflow.schedules import ClockEvent, Schedule
-from tideflow.schedules.zones import to_zone
+from tideflow.schedules.zones import plain, to_zone
 
 __all__ = [
     "BACKFILL_LIMIT",
@@ -167,7 +167,7 @@ def _utc(value: object, what: str) -> datetime:
             f"{what}: {value.isoformat()} is naive; the planner needs timezone-aware datetimes, "
             "e.g. datetime.now(UTC)"
         )
-    return value.astimezone(UTC)
+    return plain(value).astimezone(UTC)
 
 
 def _when(moment: datetime) -> str:

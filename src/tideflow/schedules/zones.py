@@ -125,6 +125,7 @@ def _end_of_gap(naive: datetime, zone: tzinfo) -> datetime:
 
 def to_zone(dt: datetime, zone: ZoneInfo) -> datetime:
     """``dt`` in ``zone``: naive datetimes are wall-clock times there, aware ones are converted."""
+    dt = plain(dt)
     if dt.tzinfo is None:
         return localize(dt, zone)
     return dt.astimezone(zone)
@@ -165,10 +166,18 @@ def plain(dt: datetime) -> datetime:
 def _plain_zone(zone: tzinfo, offset: timedelta) -> tzinfo:
     if type(zone) in (ZoneInfo, timezone):
         return zone
-    key = getattr(zone, "key", None) or getattr(zone, "name", None)
+    key = getattr(zone, "key", None) or getattr(zone, "name", None) or _dateutil_key(zone)
     if isinstance(key, str) and (isinstance(zone, ZoneInfo) or "/" in key):
         try:  # a named zone of another library (pendulum's Timezone is a ZoneInfo)
             return ZoneInfo(key)
         except (ZoneInfoNotFoundError, ValueError):
             pass
     return UTC if offset == timedelta(0) else timezone(offset)
+
+
+def _dateutil_key(zone: tzinfo) -> str | None:
+    """The IANA name of a ``dateutil.tz.gettz`` zone, read from the file it was loaded from."""
+    filename = getattr(zone, "_filename", None)
+    if not isinstance(filename, str):
+        return None
+    return filename.rpartition("zoneinfo/")[2] or None
