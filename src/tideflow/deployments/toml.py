@@ -21,8 +21,6 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from dateutil.rrule import rrulestr
-
 from tideflow.deployments.checks import check_name, duration, frequent_enough
 from tideflow.deployments.entrypoint import ENTRYPOINT_KINDS, Entrypoint, check_entrypoint
 from tideflow.deployments.executor import ExecutorSpec, parse_executor
@@ -270,6 +268,8 @@ def _rrule_schedule(
         example = "'FREQ=WEEKLY;BYDAY=MO;BYHOUR=9'"
         problems.append(Problem("rrule", f"expected a rule such as {example}, got {rule!r}"))
         return None
+    from dateutil.rrule import rrulestr  # only when a deployment has a rule
+
     anchor = start or _RRULE_ANCHOR
     try:
         parsed = rrulestr(rule.strip(), dtstart=anchor)

@@ -35,7 +35,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import takewhile
 from types import FrameType
 from typing import Any, Protocol
@@ -45,7 +45,6 @@ from tideflow.engine.logs import flow_logger
 from tideflow.engine.parameters import resolve_parameters
 from tideflow.errors import ScheduleError
 from tideflow.flow import Flow
-from tideflow.schedules.zones import instant
 from tideflow.states import Cancelled, State
 
 # Fire times skipped after an overrun are counted up to this many (a one-second schedule
@@ -156,8 +155,12 @@ def _next_events(flow: Flow, after: datetime) -> list[Any]:
     first = next(events, None)
     if first is None:
         return []
-    moment = instant(first.start_time)  # not ==: same-zone datetimes compare ignoring fold
-    return [first, *takewhile(lambda event: instant(event.start_time) == moment, events)]
+    moment = _instant(first.start_time)  # not ==: same-zone datetimes compare ignoring fold
+    return [first, *takewhile(lambda event: _instant(event.start_time) == moment, events)]
+
+
+def _instant(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
 
 
 def _seconds_until(when: datetime, clock: Clock) -> float:
@@ -171,7 +174,7 @@ def _after_run(flow: Flow, fired: datetime, clock: Clock) -> list[Any]:
     cursor = fired
     while len(skipped) < MAX_SKIPS_COUNTED:
         found = flow.schedule.next(100, after=cursor)
-        skipped += sorted({instant(t) for t in found if t <= now})
+        skipped += sorted({_instant(t) for t in found if t <= now})
         if len(found) < 100 or found[-1] > now:
             break
         cursor = found[-1]

@@ -26,15 +26,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-from dateutil import rrule as du
 
 from tideflow.errors import ScheduleError
 from tideflow.schedules import codec, text
 from tideflow.schedules.base import Clock, ClockEvent, common_kwargs, set_common
 from tideflow.schedules.zones import instant, localize, plain
+
+if TYPE_CHECKING:  # dateutil is imported when a rule is first built: it costs ~20 ms
+    from dateutil import rrule as du
 
 __all__ = ["RRuleClock"]
 
@@ -134,6 +135,8 @@ def _dtstart(rule: du.rrule) -> datetime:
 
 
 def _parse(value: object) -> du.rrule:
+    from dateutil import rrule as du
+
     if isinstance(value, du.rruleset):
         raise ScheduleError(
             "rrule: an rruleset is not supported; give each rrule its own RRuleClock in one "

@@ -32,10 +32,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from itertools import islice
-from typing import Any, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 from zoneinfo import ZoneInfo
-
-from dateutil import rrule as du
 
 from tideflow.errors import ScheduleError
 from tideflow.schedules import codec
@@ -44,6 +42,9 @@ from tideflow.schedules.base import Adjustment, Clock, ClockEvent, Filter
 from tideflow.schedules.clocks import CronClock, IntervalClock, RRuleClock, clock_from_dict
 from tideflow.schedules.filters import filter_from_dict
 from tideflow.schedules.zones import UTC_ZONE, check_datetime, instant, to_zone
+
+if TYPE_CHECKING:
+    from dateutil import rrule as du
 
 SCAN_LIMIT = 10_000
 """Events in a row that the filters may reject before ``next`` gives up."""
