@@ -11,7 +11,19 @@ from zoneinfo import ZoneInfo
 import pendulum
 import pytest
 from dateutil import tz
-from dateutil.rrule import DAILY, FR, HOURLY, MO, MONTHLY, TH, WEEKLY, rrule, rruleset
+from dateutil.rrule import (
+    DAILY,
+    FR,
+    HOURLY,
+    MINUTELY,
+    MO,
+    MONTHLY,
+    SECONDLY,
+    TH,
+    WEEKLY,
+    rrule,
+    rruleset,
+)
 
 from tideflow.errors import ScheduleError
 from tideflow.schedules import RRuleClock, RRuleSchedule, Schedule, filters
@@ -78,6 +90,26 @@ def test_after_inside_the_repeated_hour_does_not_fire_again() -> None:
     second_0215 = datetime(2026, 10, 25, 2, 15, fold=1, tzinfo=BERLIN)  # after the 02:30 CEST
     assert times(berlin, second_0215, 1) == ["2026-10-26T02:30:00+01:00"]
     assert times(berlin, datetime(2026, 3, 28, 12), 1) == ["2026-03-29T03:00:00+02:00"]
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        rrule(HOURLY, interval=5, byminute=(10, 40), dtstart=datetime(2025, 1, 1, 3, 10)),
+        rrule(DAILY, interval=3, byhour=(6, 18), dtstart=datetime(2024, 2, 29, 6)),
+        rrule(MINUTELY, interval=7, bysecond=30, dtstart=datetime(2026, 2, 20, 0, 0, 30)),
+        rrule(SECONDLY, interval=13, dtstart=datetime(2026, 2, 28, 23, 0, 1)),
+        rrule(DAILY, count=400, dtstart=datetime(2025, 3, 1, 9)),
+        rrule(WEEKLY, interval=2, byweekday=(MO, FR), dtstart=datetime(2024, 1, 3, 8)),
+    ],
+)
+def test_rules_anchored_long_ago_give_exactly_dateutils_occurrences(rule: rrule) -> None:
+    # Tideflow skips ahead instead of walking from dtstart; the occurrences must not change.
+    clock = RRuleClock(rule)
+    for after in (datetime(2026, 3, 1, 0, 0), datetime(2026, 3, 1, 13, 7, 29)):
+        expected = list(islice(rule.xafter(after), 5))
+        found = [e.start_time.replace(tzinfo=None) for e in islice(clock.events(after), 5)]
+        assert found == expected
 
 
 def test_count_until_start_date_and_end_date_all_bound_the_events() -> None:

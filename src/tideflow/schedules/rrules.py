@@ -16,6 +16,10 @@ anchor; a rule's own ``COUNT`` and ``UNTIL`` also apply. A rule built without ``
 anchored by dateutil at the moment it was built (so ``BYHOUR``-less rules tick from then); give
 ``dtstart`` for a schedule that means the same thing tomorrow.
 
+dateutil walks a rule from its ``dtstart``; for a daily or shorter rule without ``COUNT``,
+Tideflow moves the start forward by whole ``INTERVAL`` steps first, so a minutely rule anchored in
+2019 finds today's times in well under a millisecond instead of walking millions of minutes.
+
 The rule is kept as RFC 5545 text (``DTSTART:...`` plus ``RRULE:...``); that text, with the zone,
 is what ``to_dict`` stores and what two clocks compare by, and ``RRuleClock`` also accepts it
 directly: ``RRuleClock("DTSTART:20260105T090000\\nRRULE:FREQ=DAILY")``.
@@ -104,7 +108,7 @@ class RRuleClock(Clock):
         except OverflowError:
             first = datetime.min
         last = instant(after)
-        for local in self.rrule.xafter(first, inc=True):
+        for local in _from(self.rrule, first).xafter(first, inc=True):
             moment = localize(local, self.tz)
             if instant(moment) > last:  # also drops a gap's duplicates: strictly increasing
                 last = instant(moment)
@@ -127,6 +131,34 @@ class RRuleClock(Clock):
     def __repr__(self) -> str:
         common = self._common_repr()
         return codec.call_repr("RRuleClock", [repr(self.rule_text)], common)
+
+
+def _from(rule: du.rrule, first: datetime) -> du.rrule:
+    """``rule`` with the same occurrences from ``first`` on, but quick to reach them.
+
+    dateutil walks a rule from its ``dtstart``, so a minutely rule anchored years ago walks
+    millions of steps to reach today. A rule of a fixed period (daily and shorter) without a
+    ``COUNT`` repeats exactly every ``INTERVAL`` periods of wall-clock time, so moving its
+    ``dtstart`` forward by whole steps keeps every later occurrence and skips the walk.
+    """
+    from dateutil import rrule as du
+
+    periods = {
+        du.DAILY: timedelta(days=1),
+        du.HOURLY: timedelta(hours=1),
+        du.MINUTELY: timedelta(minutes=1),
+        du.SECONDLY: timedelta(seconds=1),
+    }
+    unit = periods.get(getattr(rule, "_freq"))  # noqa: B009 (dateutil keeps it private)
+    if unit is None or getattr(rule, "_count") is not None:  # noqa: B009
+        return rule
+    start = _dtstart(rule)
+    step = unit * getattr(rule, "_interval")  # noqa: B009
+    steps = (first - start) // step
+    if steps <= 1:
+        return rule
+    moved: du.rrule = rule.replace(dtstart=start + (steps - 1) * step)
+    return moved
 
 
 def _dtstart(rule: du.rrule) -> datetime:
