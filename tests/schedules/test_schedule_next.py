@@ -215,7 +215,8 @@ class TestConstruction:
         assert empty.next(5) == []
         assert (empty.start_date, empty.end_date, empty.tz.key) == (None, None, "UTC")
         assert empty.describe() == "never (no clocks)"
-        assert repr(empty) == "Schedule()"
+        assert repr(empty) == "Schedule(clocks=[])"
+        assert eval(repr(empty), {"Schedule": Schedule}) == empty
         assert Schedule.from_json(empty.to_json()) == empty
 
     def test_clocks_must_be_clocks(self) -> None:

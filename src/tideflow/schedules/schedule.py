@@ -244,7 +244,7 @@ class Schedule:
             for name in ("clocks", "filters", "or_filters", "not_filters", "adjustments")
             if getattr(self, name)
         }
-        return codec.call_repr("Schedule", [], parts)
+        return codec.call_repr("Schedule", [], parts or {"clocks": "[]"})
 
     # ---------------------------------------------------------------------------- serialising
 
