@@ -55,3 +55,23 @@ def test_deploy_with_an_rrule_previews_and_stores_its_fire_times() -> None:
     (clock,) = schedule.clocks
     assert isinstance(clock, RRuleClock)
     assert clock.rule_text == f"DTSTART:20990101T000000\nRRULE:{rule}"
+
+
+def test_schedule_preview_shows_an_rrules_times_across_dst() -> None:
+    args = ["schedule", "preview", "--rrule", "FREQ=WEEKLY;BYDAY=MO,TH;BYHOUR=9"]
+    args += ["--tz", "Europe/Berlin", "-n", "2", "--after", "2026-03-25T00:00"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == (
+        "by the rule FREQ=WEEKLY;BYDAY=MO,TH;BYHOUR=9, anchored at 2019-01-01 00:00 (Europe/Berlin)"
+    )
+    rows = [line for line in result.stdout.splitlines() if line.startswith("│")]
+    assert "Thu 2026-03-26 09:00:00 CET (+01:00)" in rows[0]
+    assert "Mon 2026-03-30 09:00:00 CEST (+02:00)" in rows[1]
+
+
+def test_schedule_preview_refuses_a_bad_rrule_in_one_line() -> None:
+    result = CliRunner().invoke(app, ["schedule", "preview", "--rrule", "FREQ=SOMETIMES"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: rrule: invalid recurrence rule 'FREQ=SOMETIMES' (")
+    assert result.stderr.count("\n") == 1

@@ -262,30 +262,19 @@ def _rrule_schedule(
     rule: object, zone: str | None, start: datetime | None, problems: list[Problem]
 ) -> Schedule | None:
     """An RFC 5545 rule (``FREQ=WEEKLY;BYDAY=MO;BYHOUR=9``, optionally after a ``DTSTART:`` line);
-    without ``DTSTART`` it is anchored at ``start``, else at 2019-01-01 00:00 like an interval,
-    so the rule means the same on every load."""
+    without ``DTSTART`` it is anchored at ``start``, else at 2019-01-01 00:00 (see
+    :class:`~tideflow.schedules.RRuleClock`)."""
     if not isinstance(rule, str):
         example = "'FREQ=WEEKLY;BYDAY=MO;BYHOUR=9'"
         problems.append(Problem("rrule", f"expected a rule such as {example}, got {rule!r}"))
         return None
-    from dateutil.rrule import rrulestr  # only when a deployment has a rule
-
-    anchor = start or _RRULE_ANCHOR
     try:
-        parsed = rrulestr(rule.strip(), dtstart=anchor)
-    except (ValueError, TypeError) as exc:
-        problems.append(Problem("rrule", f"invalid recurrence rule {rule!r} ({exc})"))
-        return None
-    try:
-        # An rruleset (RDATE/EXRULE lines) is refused by RRuleSchedule, with what to do instead.
-        return RRuleSchedule(parsed, start_date=start, tz=zone)  # type: ignore[arg-type]
+        return RRuleSchedule(rule, start_date=start, tz=zone)
     except ScheduleError as exc:
         message = str(exc).removeprefix("rrule: ")
         problems.append(Problem(_schedule_error_field(exc, "rrule"), message))
         return None
 
-
-_RRULE_ANCHOR = datetime(2019, 1, 1)
 
 _SCHEDULE_SOURCES: Mapping[
     str, Callable[[object, str | None, datetime | None, list[Problem]], Schedule | None]

@@ -22,7 +22,9 @@ Tideflow moves the start forward by whole ``INTERVAL`` steps first, so a minutel
 
 The rule is kept as RFC 5545 text (``DTSTART:...`` plus ``RRULE:...``); that text, with the zone,
 is what ``to_dict`` stores and what two clocks compare by, and ``RRuleClock`` also accepts it
-directly: ``RRuleClock("DTSTART:20260105T090000\\nRRULE:FREQ=DAILY")``.
+directly: ``RRuleClock("DTSTART:20260105T090000\\nRRULE:FREQ=DAILY")``. Text without a
+``DTSTART`` line is anchored at ``start_date``, else at 2019-01-01 00:00 in the clock's zone (as
+an ``IntervalClock`` is), so ``RRuleClock("FREQ=DAILY;BYHOUR=9")`` means the same every time.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ if TYPE_CHECKING:  # dateutil is imported when a rule is first built: it costs ~
     from dateutil import rrule as du
 
 __all__ = ["RRuleClock"]
+
+_ANCHOR = datetime(2019, 1, 1)  # of rule text without DTSTART and without a start_date
 
 # An event strictly after `after` can have a wall-clock time up to one DST step earlier than
 # `after`'s (inside a repeated hour); rules are read from this much earlier and filtered exactly.
@@ -85,7 +89,7 @@ class RRuleClock(Clock):
         parameter_defaults: Mapping[str, Any] | None = None,
         labels: Iterable[str] | None = None,
     ) -> None:
-        rule = _parse(rrule)
+        rule = _parse(rrule, start_date)
         dtstart = plain(_dtstart(rule))
         zone_hint = tz if tz is not None else _zone_hint(start_date, dtstart)
         set_common(self, start_date, end_date, zone_hint, parameter_defaults, labels)
@@ -166,7 +170,7 @@ def _dtstart(rule: du.rrule) -> datetime:
     return start
 
 
-def _parse(value: object) -> du.rrule:
+def _parse(value: object, start_date: datetime | None) -> du.rrule:
     from dateutil import rrule as du
 
     if isinstance(value, du.rruleset):
@@ -178,13 +182,15 @@ def _parse(value: object) -> du.rrule:
         return value
     if isinstance(value, str):
         try:
-            parsed = du.rrulestr(value)
+            given = isinstance(start_date, datetime)  # else set_common reports it
+            anchor = plain(start_date) if given and start_date is not None else _ANCHOR
+            parsed = du.rrulestr(value.strip(), dtstart=anchor)
         except (ValueError, TypeError) as error:
             raise ScheduleError(
                 f"rrule: invalid recurrence rule {value!r} ({error}); expected RFC 5545 text "
                 "such as 'DTSTART:20260105T090000\\nRRULE:FREQ=DAILY;BYHOUR=9'"
             ) from None
-        return _parse(parsed)
+        return _parse(parsed, start_date)
     raise ScheduleError(
         f"rrule: expected a dateutil.rrule.rrule such as rrule(DAILY, dtstart=datetime(...)) "
         f"or its RFC 5545 text, got {value!r} ({type(value).__name__})"
