@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from tideflow.deployments import Deployment, Entrypoint
-from tideflow.planner import Create, History, backfill_slots, next_wakeup, plan
+from tideflow.planner import Create, History, Launch, RunRef, backfill_slots, next_wakeup, plan
 from tideflow.schedules import CronClock, IntervalClock, Schedule
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -99,3 +99,21 @@ def test_a_backfill_gets_the_same_slots_and_parameters_as_the_schedule() -> None
         (T0 + 10 * MINUTE, {"region": "eu"}),
         (T0 + 10 * MINUTE + TINY, {"region": "us"}),
     ]
+
+
+def test_under_overlap_skip_the_runs_of_one_instant_wait_for_each_other() -> None:
+    dep = regions("eu", "us")  # overlap "skip", one run at a time: the defaults
+    eu = RunRef("run-eu", T0, "Running")
+    us = RunRef("run-us", T0 + TINY, "Scheduled")
+    now = T0 + MINUTE
+    assert plan(now, [dep], history(last_fire=T0 + TINY, waiting=(us,), active=(eu,))) == []
+    # Once the 12:00 runs are over, a run still going at 12:10 does make the next one skip.
+    late = RunRef("run-late", T0 + TINY, "Running")
+    nxt = RunRef("run-next", T0 + 10 * MINUTE, "Scheduled")
+    at_ten = plan(
+        T0 + 10 * MINUTE, [dep], history(last_fire=T0 + 10 * MINUTE, waiting=(nxt,), active=(late,))
+    )
+    assert [type(a).__name__ for a in at_ten] == ["Create", "Skip"]
+    # Both waiting at once: the first launches, the second waits instead of being skipped.
+    both = (RunRef("a", T0, "Scheduled"), RunRef("b", T0 + TINY, "Scheduled"))
+    assert plan(now, [dep], history(last_fire=T0 + TINY, waiting=both)) == [Launch("etl", "a")]

@@ -91,7 +91,9 @@ there is room. What happens to a due run when there is none is the overlap polic
 * ``queue`` (and ``allow`` with no limit): it waits, and launches as soon as a run ends;
 * ``skip``: a run created by the schedule is skipped, naming the run that is going (or that was
   launched instead); a run someone asked for (a trigger, a backfill) or a retry is never
-  skipped: it waits its turn, as under ``queue``.
+  skipped: it waits its turn, as under ``queue``. Nor is a run held up only by runs of its own
+  fire instant (another parameter set, see "Several runs at one instant"): the clocks asked for
+  all of them, so it waits its turn too.
 
 A deployment whose runs cannot be launched right now (``unready``: a persistent deployment whose
 process is restarting) gets no launches and no skips: its due runs wait, and are judged when it
@@ -352,10 +354,11 @@ def survey(
         times += [when for when in waiting if when > moment]
         if deployment.schedule is not None:
             lower = past.lower_bound
-            first = _next_fire(deployment.schedule, lower) if lower < moment else None
-            busy = busy or (first is not None and first <= moment)
+            reach = _reach(deployment.schedule)
+            first = _next_fire(deployment.schedule, lower) if lower < moment + reach else None
+            busy = busy or (first is not None and first.fire <= moment)
             upcoming = _next_fire(deployment.schedule, max(moment, lower))
-            times += [upcoming] if upcoming is not None else []
+            times += [upcoming.time] if upcoming is not None else []
         if busy:
             due.append(deployment)
     return Survey(due, min(times, default=None))
@@ -379,7 +382,7 @@ def next_wakeup(
         times += [run.due_time for run in past.waiting if run.due_time > moment]
         if deployment.schedule is not None:
             upcoming = _next_fire(deployment.schedule, max(moment, past.lower_bound))
-            times += [upcoming] if upcoming is not None else []
+            times += [upcoming.time] if upcoming is not None else []
     return min(times, default=None)
 
 
@@ -458,13 +461,16 @@ def _with_history(
 # -- slots ---------------------------------------------------------------------------------------
 
 
+def _reach(schedule: Schedule) -> timedelta:
+    """How far a slot can lie after its instant: (clocks - 1) microseconds."""
+    return _TINY * max(len(schedule.clocks) - 1, 0)
+
+
 def _slots(schedule: Schedule, after: datetime) -> Iterator[Slot]:
     """The schedule's slots strictly after ``after``, lazily: the ``k``-th distinct event at an
     instant ``T`` has the slot ``T + k`` microseconds (see "Several runs at one instant")."""
-    # A slot after `after` may belong to an instant up to (clocks - 1) microseconds before it.
-    reach = _TINY * max(len(schedule.clocks) - 1, 0)
     try:
-        start = after - reach
+        start = after - _reach(schedule)
     except OverflowError:
         start = after
     current, k = None, 0
@@ -476,18 +482,13 @@ def _slots(schedule: Schedule, after: datetime) -> Iterator[Slot]:
             yield Slot(slot, event)
 
 
-def _fire_times(schedule: Schedule, after: datetime) -> Iterator[datetime]:
-    """The schedule's slot times strictly after ``after``, lazily, in UTC."""
-    return (slot.time for slot in _slots(schedule, after))
-
-
 # id(schedule) -> (a weak reference to it, the instant asked for, the answer). By identity:
 # schedules need not be hashable, and a deployment that did not change keeps its schedule object.
-_next_known: dict[int, tuple[weakref.ref[Schedule], datetime, datetime | None]] = {}
+_next_known: dict[int, tuple[weakref.ref[Schedule], datetime, Slot | None]] = {}
 
 
-def _next_fire(schedule: Schedule, after: datetime) -> datetime | None:
-    """The schedule's first fire time strictly after ``after`` (UTC), or None.
+def _next_fire(schedule: Schedule, after: datetime) -> Slot | None:
+    """The schedule's first slot strictly after ``after`` (UTC), or None.
 
     Every tick asks this of every deployment, with an ``after`` that creeps forward; the answer
     only changes once ``after`` reaches it. So the last answer is kept per schedule, with the
@@ -498,9 +499,9 @@ def _next_fire(schedule: Schedule, after: datetime) -> datetime | None:
     known = _next_known.get(key)
     if known is not None and known[0]() is schedule:
         _, asked, answer = known
-        if asked <= after and (answer is None or after < answer):
+        if asked <= after and (answer is None or after < answer.time):
             return answer
-    answer = next(_fire_times(schedule, after), None)
+    answer = next(_slots(schedule, after), None)
     forget = weakref.ref(schedule, lambda _: _next_known.pop(key, None))
     _next_known[key] = (forget, after, answer)
     return answer
@@ -516,18 +517,18 @@ def _between(schedule: Schedule, after: datetime, until: datetime) -> list[Slot]
 def _slots_to_create(deployment: Deployment, past: History, now: datetime) -> list[Slot]:
     """The slots to create now, by the catch-up policy (see "Creating slots")."""
     schedule, lower = deployment.schedule, past.lower_bound
-    if schedule is None or lower >= now:
+    if schedule is None or lower >= now + _reach(schedule):
         return []
     # The common case, every tick, for every deployment: nothing is due yet. One look at the
     # next fire time settles it, before any search for missed ones.
     first = _next_fire(schedule, lower)
-    if first is None or first > now:
+    if first is None or first.fire > now:
         return []
     if deployment.catchup == "all":
         return _between(schedule, lower, now)
     cutoff = now - deployment.misfire_grace  # fire times before this are missed
     fresh = _between(schedule, max(lower, cutoff - _TINY), now)
-    if deployment.catchup == "none" or first >= cutoff:  # nothing was missed
+    if deployment.catchup == "none" or first.fire >= cutoff:  # nothing was missed
         return fresh
     missed = _latest_before(schedule, lower, cutoff)
     if missed is None:
@@ -576,8 +577,19 @@ def _dispatch(deployment: Deployment, past: History, now: datetime) -> list[Acti
             launched.append(run)
             room -= 1
         elif deployment.overlap == "skip" and run.skippable:
-            actions.append(Skip(name, run.id, _busy_reason(past.active, launched, capacity)))
+            blockers = [*past.active, *launched]
+            if not all(_same_instant(deployment, run, other) for other in blockers):
+                actions.append(Skip(name, run.id, _busy_reason(past.active, launched, capacity)))
     return actions
+
+
+def _same_instant(deployment: Deployment, run: RunRef, other: RunRef) -> bool:
+    """Whether two runs are slots of one fire instant: both from the schedule, less than its
+    number of clocks microseconds apart (slots of different instants never are)."""
+    if deployment.schedule is None or run.origin != "schedule" or other.origin != "schedule":
+        return False
+    spread = _TINY * (len(deployment.schedule.clocks) - 1)
+    return abs(run.scheduled_time - other.scheduled_time) <= spread
 
 
 def _busy_reason(active: Sequence[RunRef], launched: Sequence[RunRef], capacity: int | None) -> str:

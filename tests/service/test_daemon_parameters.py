@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from tests.service.fakes import FakeHost, FakeLauncher
@@ -27,7 +28,7 @@ def store() -> Iterator[MemoryStore]:
         yield opened
 
 
-def by_region() -> Deployment:
+def by_region(**fields: Any) -> Deployment:
     clocks = [
         IntervalClock(10 * MINUTE, parameter_defaults={"region": region}) for region in ("eu", "us")
     ]
@@ -36,12 +37,15 @@ def by_region() -> Deployment:
         entrypoint=Entrypoint("flow", "flows.py:report"),
         schedule=Schedule(clocks),
         parameters={"region": "nowhere", "format": "pdf"},
-        overlap="allow",
+        **({"overlap": "allow"} | fields),
     )
 
 
-def service(store: MemoryStore, host: FakeHost, clock: FakeClock) -> Service:
-    return Service(store, [by_region()], clock=clock, launcher=FakeLauncher(host))
+def service(
+    store: MemoryStore, host: FakeHost, clock: FakeClock, deployment: Deployment | None = None
+) -> Service:
+    deployments = [deployment or by_region()]
+    return Service(store, deployments, clock=clock, launcher=FakeLauncher(host))
 
 
 def runs(store: MemoryStore) -> list[FlowRunRecord]:
@@ -82,3 +86,19 @@ def test_a_backfill_makes_the_same_runs_as_the_schedule_would(
         (now - 10 * MINUTE + TINY, "us"),
     ]
     assert result.present == [now, now + TINY]
+
+
+def test_under_overlap_skip_the_second_parameter_set_waits_for_the_first(
+    store: MemoryStore, fake_clock: FakeClock
+) -> None:
+    host = FakeHost()
+    svc = service(store, host, fake_clock, by_region(overlap="skip"))  # one at a time
+    svc.tick()
+    fake_clock.advance(1)
+    svc.tick()
+    first, second = runs(store)
+    assert (first.state, second.state) == ("Claimed", "Scheduled")  # waiting, not skipped
+    host.finish(store, first.id, fake_clock.now())
+    svc.tick()
+    assert [run.state for run in runs(store)] == ["Success", "Claimed"]
+    assert second.parameters["region"] == "us"
