@@ -290,15 +290,15 @@ def test_a_long_outage_of_a_one_second_schedule_is_not_walked_slot_by_slot(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     consumed = 0
-    real = planner._fire_times
+    real = planner._slots
 
-    def counting(schedule: Schedule, after: datetime) -> Iterator[datetime]:
+    def counting(schedule: Schedule, after: datetime) -> Iterator[planner.Slot]:
         nonlocal consumed
-        for moment in real(schedule, after):
+        for slot in real(schedule, after):
             consumed += 1
-            yield moment
+            yield slot
 
-    monkeypatch.setattr(planner, "_fire_times", counting)
+    monkeypatch.setattr(planner, "_slots", counting)
     dep = deployment(schedule=IntervalSchedule(interval=timedelta(seconds=1)))
     past = History(registered_at=at(0), last_fire=at(0))
     now = at(0) + timedelta(days=30, seconds=0.5)
@@ -314,14 +314,14 @@ def test_a_tick_with_nothing_due_looks_at_one_fire_time_only(
 ) -> None:
     # The service plans every deployment every tick; almost always nothing is due.
     searches = 0
-    real = planner._fire_times
+    real = planner._slots
 
-    def counting(schedule: Schedule, after: datetime) -> Iterator[datetime]:
+    def counting(schedule: Schedule, after: datetime) -> Iterator[planner.Slot]:
         nonlocal searches
         searches += 1
         return real(schedule, after)
 
-    monkeypatch.setattr(planner, "_fire_times", counting)
+    monkeypatch.setattr(planner, "_slots", counting)
     daily = deployment(schedule=CronSchedule("0 6 * * *"), catchup=catchup)
     past = History(registered_at=at(0), last_fire=at(6))
     assert plan(at(15), [daily], {"etl": past}) == []

@@ -29,7 +29,7 @@ from tideflow.edge_annotations import flatten, mapped, unmapped
 from tideflow.errors import TideflowError
 from tideflow.flow import Flow
 from tideflow.mapping import apply_map
-from tideflow.parameter import Parameter
+from tideflow.parameter import DateTimeParameter, Parameter
 from tideflow.resources import resource_manager
 from tideflow.results import log_artifact, log_metric
 from tideflow.tag_context import tags
@@ -39,6 +39,7 @@ from tideflow.tasks.control_flow import case
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "DateTimeParameter",
     "Flow",
     "FunctionTask",
     "Parameter",

@@ -43,7 +43,7 @@ from tideflow import lifecycle
 from tideflow.deployments import Deployment
 from tideflow.engine.run_writer import HOST
 from tideflow.errors import TideflowError
-from tideflow.planner import backfill_times
+from tideflow.planner import backfill_slots
 from tideflow.service.registry import SOURCE_KEY, deployment_of
 from tideflow.store import DuplicateRunError, Event, FlowRunRecord, RunStore
 from tideflow.store.base import deployment_not_found
@@ -288,8 +288,9 @@ def backfill(
         last = datetime.combine(end + timedelta(days=1), time()) - timedelta(microseconds=1)
     created: list[FlowRunRecord] = []
     present: list[datetime] = []
-    for moment in backfill_times(deployment, first, last):
-        run = new_run(deployment, moment, origin="backfill")
+    for moment, event in backfill_slots(deployment, first, last):
+        parameters = event.parameter_defaults
+        run = new_run(deployment, moment, origin="backfill", parameters=parameters)
         try:
             store.create_flow_run(run)
         except DuplicateRunError:

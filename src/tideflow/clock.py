@@ -104,5 +104,9 @@ class FakeClock:
     def __repr__(self) -> str:
         return f"FakeClock({self.now().isoformat()})"
 
+    def __reduce__(self) -> tuple[type[FakeClock], tuple[datetime]]:
+        # Sent to another process (a Dask worker), it is a copy at the time it was sent.
+        return (FakeClock, (self.now(),))
+
 
 SYSTEM_CLOCK = SystemClock()

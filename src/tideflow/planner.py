@@ -57,6 +57,21 @@ long outage of a deployment with ``catchup = "all"`` and a one-second schedule.
 If the clock steps back (``now`` before ``last_fire``), nothing is created until it has passed
 ``last_fire`` again: no slot is created twice.
 
+Several runs at one instant
+---------------------------
+A slot carries the ``parameter_defaults`` of the clock event it comes from, and the run created
+for it gets them (over the deployment's own ``parameters``, as the clock wins in Prefect 1).
+When clocks fire at the same instant ``T`` with different parameter defaults (or labels), the
+schedule gives one event per parameter set, and each needs its own run. The store keeps one run
+per (deployment, scheduled time), which is what makes creating a slot exactly-once, so the
+``k``-th distinct event at ``T`` (in the order of the schedule's clocks, from 0) gets the slot
+``T + k`` microseconds: the first run is at ``T`` exactly, a second one microsecond later, and
+so on. The offsets depend only on the schedule, so they are the same after a restart and a
+repeated ``Create`` still finds its slot taken; the run's ``scheduled_start_time`` (in the
+store, the CLI and the flow's context) is its slot's time. A schedule whose own fire times are
+closer together than its number of clocks in microseconds would have its slots collide; no
+real schedule is.
+
 Paused deployments
 ------------------
 A paused deployment gets no creates, launches or skips: its waiting runs stay waiting, and it adds
@@ -76,7 +91,9 @@ there is room. What happens to a due run when there is none is the overlap polic
 * ``queue`` (and ``allow`` with no limit): it waits, and launches as soon as a run ends;
 * ``skip``: a run created by the schedule is skipped, naming the run that is going (or that was
   launched instead); a run someone asked for (a trigger, a backfill) or a retry is never
-  skipped: it waits its turn, as under ``queue``.
+  skipped: it waits its turn, as under ``queue``. Nor is a run held up only by runs of its own
+  fire instant (another parameter set, see "Several runs at one instant"): the clocks asked for
+  all of them, so it waits its turn too.
 
 A deployment whose runs cannot be launched right now (``unready``: a persistent deployment whose
 process is restarting) gets no launches and no skips: its due runs wait, and are judged when it
@@ -104,15 +121,16 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import islice, pairwise, takewhile
+from typing import Any, NamedTuple
 
 from tideflow import lifecycle
 from tideflow.deployments import Deployment
 from tideflow.errors import PlannerError
-from tideflow.schedules import Schedule
-from tideflow.schedules.zones import to_zone
+from tideflow.schedules import ClockEvent, Schedule
+from tideflow.schedules.zones import plain, to_zone
 
 __all__ = [
     "BACKFILL_LIMIT",
@@ -124,6 +142,7 @@ __all__ = [
     "RunRef",
     "Skip",
     "Survey",
+    "backfill_slots",
     "backfill_times",
     "next_wakeup",
     "plan",
@@ -150,7 +169,7 @@ def _utc(value: object, what: str) -> datetime:
             f"{what}: {value.isoformat()} is naive; the planner needs timezone-aware datetimes, "
             "e.g. datetime.now(UTC)"
         )
-    return value.astimezone(UTC)
+    return plain(value).astimezone(UTC)
 
 
 def _when(moment: datetime) -> str:
@@ -242,10 +261,12 @@ class History:
 
 @dataclass(frozen=True)
 class Create:
-    """Insert a run in state ``Scheduled`` for this slot (UTC)."""
+    """Insert a run in state ``Scheduled`` for this slot (UTC), with the parameters of the clock
+    event it comes from (over the deployment's own)."""
 
     deployment: str
     scheduled_time: datetime
+    parameters: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -295,7 +316,10 @@ def plan(
         if deployment.paused:
             continue
         slots = _slots_to_create(deployment, past, moment)
-        actions += [Create(deployment.name, slot) for slot in slots]
+        actions += [
+            Create(deployment.name, slot.time, dict(slot.event.parameter_defaults))
+            for slot in slots
+        ]
         if deployment.name not in unready:
             actions += _dispatch(deployment, past, moment)
     return actions
@@ -330,10 +354,11 @@ def survey(
         times += [when for when in waiting if when > moment]
         if deployment.schedule is not None:
             lower = past.lower_bound
-            first = _next_fire(deployment.schedule, lower) if lower < moment else None
-            busy = busy or (first is not None and first <= moment)
+            reach = _reach(deployment.schedule)
+            first = _next_fire(deployment.schedule, lower) if lower < moment + reach else None
+            busy = busy or (first is not None and first.fire <= moment)
             upcoming = _next_fire(deployment.schedule, max(moment, lower))
-            times += [upcoming] if upcoming is not None else []
+            times += [upcoming.time] if upcoming is not None else []
         if busy:
             due.append(deployment)
     return Survey(due, min(times, default=None))
@@ -357,12 +382,30 @@ def next_wakeup(
         times += [run.due_time for run in past.waiting if run.due_time > moment]
         if deployment.schedule is not None:
             upcoming = _next_fire(deployment.schedule, max(moment, past.lower_bound))
-            times += [upcoming] if upcoming is not None else []
+            times += [upcoming.time] if upcoming is not None else []
     return min(times, default=None)
 
 
+class Slot(NamedTuple):
+    """One run the schedule asks for: its slot time (UTC, see "Several runs at one instant")
+    and the clock event it comes from."""
+
+    time: datetime
+    event: ClockEvent
+
+    @property
+    def fire(self) -> datetime:
+        """The instant the clocks fire (UTC); a slot is due, and in a window, by this."""
+        return self.event.start_time.astimezone(UTC)
+
+
 def backfill_times(deployment: Deployment, start: datetime, end: datetime) -> list[datetime]:
-    """Every fire time of ``deployment``'s schedule in ``[start, end]``, in UTC, oldest first.
+    """The times of :func:`backfill_slots`."""
+    return [slot.time for slot in backfill_slots(deployment, start, end)]
+
+
+def backfill_slots(deployment: Deployment, start: datetime, end: datetime) -> list[Slot]:
+    """Every slot of ``deployment``'s schedule in ``[start, end]``, in UTC, oldest first.
 
     For ``tideflow backfill``: the caller creates one waiting run per time (the store's one run
     per slot leaves times that already have a run alone); they launch by the overlap policy.
@@ -386,15 +429,15 @@ def backfill_times(deployment: Deployment, start: datetime, end: datetime) -> li
             f"deployment {deployment.name!r}: the backfill window ends ({_when(last)}) before it "
             f"starts ({_when(first)})"
         )
-    within = takewhile(lambda t: t <= last, _fire_times(schedule, first - _TINY))
-    times = list(islice(within, BACKFILL_LIMIT + 1))
-    if len(times) > BACKFILL_LIMIT:
+    within = takewhile(lambda s: s.fire <= last, _slots(schedule, first - _TINY))
+    slots = list(islice(within, BACKFILL_LIMIT + 1))
+    if len(slots) > BACKFILL_LIMIT:
         raise PlannerError(
             f"deployment {deployment.name!r}: the backfill window {_when(first)} to "
             f"{_when(last)} holds more than {BACKFILL_LIMIT:,} fire times; backfill it in "
-            f"shorter windows (the first {BACKFILL_LIMIT:,} end at {_when(times[-2])})"
+            f"shorter windows (the first {BACKFILL_LIMIT:,} end at {_when(slots[-2].time)})"
         )
-    return times
+    return slots
 
 
 def _with_history(
@@ -418,18 +461,34 @@ def _with_history(
 # -- slots ---------------------------------------------------------------------------------------
 
 
-def _fire_times(schedule: Schedule, after: datetime) -> Iterator[datetime]:
-    """The schedule's fire times strictly after ``after``, lazily, as UTC instants."""
-    return (event.start_time.astimezone(UTC) for event in schedule.events(after))
+def _reach(schedule: Schedule) -> timedelta:
+    """How far a slot can lie after its instant: (clocks - 1) microseconds."""
+    return _TINY * max(len(schedule.clocks) - 1, 0)
+
+
+def _slots(schedule: Schedule, after: datetime) -> Iterator[Slot]:
+    """The schedule's slots strictly after ``after``, lazily: the ``k``-th distinct event at an
+    instant ``T`` has the slot ``T + k`` microseconds (see "Several runs at one instant")."""
+    try:
+        start = after - _reach(schedule)
+    except OverflowError:
+        start = after
+    current, k = None, 0
+    for event in schedule.events(start):
+        moment = event.start_time.astimezone(UTC)
+        current, k = moment, (k + 1 if moment == current else 0)
+        slot = moment + k * _TINY
+        if slot > after:
+            yield Slot(slot, event)
 
 
 # id(schedule) -> (a weak reference to it, the instant asked for, the answer). By identity:
 # schedules need not be hashable, and a deployment that did not change keeps its schedule object.
-_next_known: dict[int, tuple[weakref.ref[Schedule], datetime, datetime | None]] = {}
+_next_known: dict[int, tuple[weakref.ref[Schedule], datetime, Slot | None]] = {}
 
 
-def _next_fire(schedule: Schedule, after: datetime) -> datetime | None:
-    """The schedule's first fire time strictly after ``after`` (UTC), or None.
+def _next_fire(schedule: Schedule, after: datetime) -> Slot | None:
+    """The schedule's first slot strictly after ``after`` (UTC), or None.
 
     Every tick asks this of every deployment, with an ``after`` that creeps forward; the answer
     only changes once ``after`` reaches it. So the last answer is kept per schedule, with the
@@ -440,42 +499,48 @@ def _next_fire(schedule: Schedule, after: datetime) -> datetime | None:
     known = _next_known.get(key)
     if known is not None and known[0]() is schedule:
         _, asked, answer = known
-        if asked <= after and (answer is None or after < answer):
+        if asked <= after and (answer is None or after < answer.time):
             return answer
-    answer = next(_fire_times(schedule, after), None)
+    answer = next(_slots(schedule, after), None)
     forget = weakref.ref(schedule, lambda _: _next_known.pop(key, None))
     _next_known[key] = (forget, after, answer)
     return answer
 
 
-def _between(schedule: Schedule, after: datetime, until: datetime) -> list[datetime]:
-    """Fire times in ``(after, until]``, at most :data:`SLOT_LIMIT`, oldest first."""
-    within = takewhile(lambda t: t <= until, _fire_times(schedule, after))
+def _between(schedule: Schedule, after: datetime, until: datetime) -> list[Slot]:
+    """Slots after ``after`` whose instant is at most ``until``, at most :data:`SLOT_LIMIT`,
+    oldest first."""
+    within = takewhile(lambda s: s.fire <= until, _slots(schedule, after))
     return list(islice(within, SLOT_LIMIT))
 
 
-def _slots_to_create(deployment: Deployment, past: History, now: datetime) -> list[datetime]:
+def _slots_to_create(deployment: Deployment, past: History, now: datetime) -> list[Slot]:
     """The slots to create now, by the catch-up policy (see "Creating slots")."""
     schedule, lower = deployment.schedule, past.lower_bound
-    if schedule is None or lower >= now:
+    if schedule is None or lower >= now + _reach(schedule):
         return []
     # The common case, every tick, for every deployment: nothing is due yet. One look at the
     # next fire time settles it, before any search for missed ones.
     first = _next_fire(schedule, lower)
-    if first is None or first > now:
+    if first is None or first.fire > now:
         return []
     if deployment.catchup == "all":
         return _between(schedule, lower, now)
     cutoff = now - deployment.misfire_grace  # fire times before this are missed
     fresh = _between(schedule, max(lower, cutoff - _TINY), now)
-    if deployment.catchup == "none" or first >= cutoff:  # nothing was missed
+    if deployment.catchup == "none" or first.fire >= cutoff:  # nothing was missed
         return fresh
     missed = _latest_before(schedule, lower, cutoff)
-    return ([missed] if missed is not None else []) + fresh[: SLOT_LIMIT - 1]
+    if missed is None:
+        return fresh
+    # The latest missed instant stands in for the outage: one run per parameter set at it.
+    fired = missed.fire
+    group = [s for s in _between(schedule, max(lower, fired - _TINY), fired) if s.fire == fired]
+    return group + fresh[: SLOT_LIMIT - len(group)]
 
 
-def _latest_before(schedule: Schedule, lower: datetime, before: datetime) -> datetime | None:
-    """The latest fire time in ``(lower, before)``, searched backwards in doubling windows.
+def _latest_before(schedule: Schedule, lower: datetime, before: datetime) -> Slot | None:
+    """The latest slot in ``(lower, before)``, searched backwards in doubling windows.
 
     Walking forwards from ``lower`` would cost one step per fire time of the whole outage (a
     week of a one-second schedule: 604,800); going back from ``before`` in windows of 1, 2, 4,
@@ -485,8 +550,8 @@ def _latest_before(schedule: Schedule, lower: datetime, before: datetime) -> dat
     while True:
         start = lower if upper - lower <= span else upper - span
         last = None
-        for moment in takewhile(lambda t: t < upper, _fire_times(schedule, start)):  # noqa: B023
-            last = moment
+        for slot in takewhile(lambda s: s.fire < upper, _slots(schedule, start)):  # noqa: B023
+            last = slot
         if last is not None or start == lower:
             return last
         upper, span = start + _TINY, span * 2  # the next window ends at `start`, inclusive
@@ -512,8 +577,19 @@ def _dispatch(deployment: Deployment, past: History, now: datetime) -> list[Acti
             launched.append(run)
             room -= 1
         elif deployment.overlap == "skip" and run.skippable:
-            actions.append(Skip(name, run.id, _busy_reason(past.active, launched, capacity)))
+            blockers = [*past.active, *launched]
+            if not all(_same_instant(deployment, run, other) for other in blockers):
+                actions.append(Skip(name, run.id, _busy_reason(past.active, launched, capacity)))
     return actions
+
+
+def _same_instant(deployment: Deployment, run: RunRef, other: RunRef) -> bool:
+    """Whether two runs are slots of one fire instant: both from the schedule, less than its
+    number of clocks microseconds apart (slots of different instants never are)."""
+    if deployment.schedule is None or run.origin != "schedule" or other.origin != "schedule":
+        return False
+    spread = _TINY * (len(deployment.schedule.clocks) - 1)
+    return abs(run.scheduled_time - other.scheduled_time) <= spread
 
 
 def _busy_reason(active: Sequence[RunRef], launched: Sequence[RunRef], capacity: int | None) -> str:

@@ -101,8 +101,11 @@ def test_fewer_times_than_asked_are_explained() -> None:
         (["--interval", "0s"], "Error: interval: must be positive, got timedelta(seconds=0)"),
         (["@daily", "--tz", "Mars/Olympus"], "Error: tz: unknown time zone 'Mars/Olympus'"),
         (["@daily", "--after", "tomorrow"], "Error: --after: invalid ISO datetime 'tomorrow'"),
-        (["@daily", "--interval", "1h"], "Error: give either a cron expression or --interval"),
-        ([], "Error: give either a cron expression or --interval"),
+        (
+            ["@daily", "--interval", "1h"],
+            "Error: give one of a cron expression, --interval or --rrule",
+        ),
+        ([], "Error: give one of a cron expression, --interval or --rrule"),
     ],
 )
 def test_bad_input_prints_one_error_line_and_exits_with_status_2(

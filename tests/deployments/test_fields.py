@@ -53,13 +53,14 @@ def test_each_field_has_a_one_line_doc(spec: Field) -> None:
 
 def test_the_toml_keys_are_those_of_the_fields_in_table_order() -> None:
     assert tuple(key for spec in FIELDS for key in spec.keys) == TOML_KEYS
-    assert TOML_KEYS[:8] == (
+    assert TOML_KEYS[:9] == (
         "flow",
         "callable",
         "command",
         "kind",
         "cron",
         "interval",
+        "rrule",
         "timezone",
         "start",
     )

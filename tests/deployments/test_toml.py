@@ -165,8 +165,8 @@ def test_a_bad_file_reports_every_problem_with_file_deployment_and_field(
         "tideflow.toml: deployment 'bad name', field 'timezone': unknown time zone "
         "'Mars/Olympus'; use an IANA zone name such as 'Europe/Berlin', 'America/New_York' or "
         "'UTC'\n"
-        "tideflow.toml: deployment 'bad name', field 'timezone': is given without cron or "
-        "interval; add one"
+        "tideflow.toml: deployment 'bad name', field 'timezone': is given without cron, "
+        "interval or rrule; add one"
     )
     assert len(caught.value.problems) == 11
 
@@ -175,9 +175,9 @@ def test_a_bad_file_reports_every_problem_with_file_deployment_and_field(
     ("field", "suggestion"),
     [
         ("retry-delay", "did you mean 'retry_delay'?"),
-        ("schedule", """give cron = "0 6 * * *" or interval = "1h" instead"""),
+        ("schedule", """give cron = "0 6 * * *", interval = "1h" or rrule = "FREQ=DAILY" """),
         ("tz", "did you mean 'timezone'?"),
-        ("frequency", "expected one of flow, callable, command, kind, cron, interval, timezone"),
+        ("frequency", "expected one of flow, callable, command, kind, cron, interval, rrule"),
         ("workingdir", "did you mean 'working_dir'?"),
         ("params", "did you mean 'parameters'?"),
     ],

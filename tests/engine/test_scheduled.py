@@ -8,14 +8,17 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pendulum
 import pytest
+from dateutil.rrule import MINUTELY, rrule
 
 from tideflow import Flow, Parameter, context, task
 from tideflow.clock import FakeClock
+from tideflow.engine.scheduled import StopRequest, run_on_schedule
 from tideflow.errors import ParameterError, ScheduleError
-from tideflow.schedules import IntervalSchedule, Schedule
+from tideflow.schedules import IntervalSchedule, RRuleSchedule, Schedule
 from tideflow.schedules.clocks import IntervalClock
-from tideflow.states import Cancelled
+from tideflow.states import Cancelled, State, Success
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -106,8 +109,90 @@ def test_clock_parameter_defaults_win_over_run_parameters(fake_clock: FakeClock)
 def test_an_exhausted_schedule_raises_a_clear_error(fake_clock: FakeClock) -> None:
     schedule = IntervalSchedule(start_date=START - 10 * MINUTE, interval=MINUTE, end_date=START)
     flow = recording_flow(schedule, [])
-    with pytest.raises(ScheduleError, match="flow 'scheduled' has no more scheduled runs"):
+    with pytest.raises(
+        ValueError,
+        match=r"^Flow has no more scheduled runs\. \(flow 'scheduled': it has no fire time after "
+        r"2026-03-01 12:00:00 UTC; run it once with flow.run\(run_on_schedule=False\)\)$",
+    ):
         flow.run(clock=fake_clock)
+
+
+def test_an_empty_schedule_raises_prefects_no_more_runs_error(fake_clock: FakeClock) -> None:
+    flow = recording_flow(Schedule(clocks=[]), [])
+    with pytest.raises(
+        ScheduleError,
+        match=r"^Flow has no more scheduled runs\. \(flow 'scheduled': it has no clocks;",
+    ):
+        flow.run(clock=fake_clock)
+    assert flow.run(run_on_schedule=False, clock=fake_clock).is_successful()
+
+
+def test_clocks_firing_together_with_different_defaults_run_once_each(
+    fake_clock: FakeClock,
+) -> None:
+    seen: list[dict[str, Any]] = []
+    every_two = {"start_date": START + 2 * MINUTE, "end_date": START + 4 * MINUTE}
+    schedule = Schedule(
+        clocks=[
+            IntervalClock(MINUTE * 2, parameter_defaults={"p": "eu"}, **every_two),
+            IntervalClock(MINUTE * 2, parameter_defaults={"p": "us"}, **every_two),
+            IntervalClock(MINUTE * 2, parameter_defaults={"p": "eu"}, **every_two),  # a twin
+        ]
+    )
+    last = recording_flow(schedule, seen).run(clock=fake_clock)
+    assert [(s["scheduled"].minute, s["p"]) for s in seen] == [
+        (2, "eu"),
+        (2, "us"),
+        (4, "eu"),
+        (4, "us"),
+    ]
+    assert len({s["run"] for s in seen}) == 4
+    assert [r.scheduled_start_time.minute for r in last.context["scheduled_runs"]] == [2, 2, 4, 4]
+
+
+def test_a_stop_during_the_first_run_of_an_instant_skips_its_other_runs(
+    fake_clock: FakeClock,
+) -> None:
+    stop = StopRequest()
+    at = {"start_date": START + MINUTE, "interval": MINUTE}
+    schedule = Schedule(
+        clocks=[
+            IntervalClock(parameter_defaults={"p": "a"}, **at),
+            IntervalClock(parameter_defaults={"p": "b"}, **at),
+        ]
+    )
+    flow = recording_flow(schedule, [])
+    ran: list[Any] = []
+
+    def run_once(
+        flow: Flow, parameters: dict[str, Any], *, scheduled_start_time: datetime
+    ) -> State:
+        ran.append(parameters["p"])
+        stop.stop("test")
+        return Success()
+
+    run_on_schedule(flow, {}, run_once, clock=fake_clock, stop=stop, handle_signals=False)
+    assert ran == ["a"]
+
+
+def test_an_hourly_schedule_starting_at_a_pendulum_datetime_runs(fake_clock: FakeClock) -> None:
+    seen: list[dict[str, Any]] = []
+    start = pendulum.datetime(2026, 3, 1, 13, 0, tz="Europe/Berlin")  # 12:00 UTC
+    schedule = IntervalSchedule(
+        start_date=start, interval=timedelta(hours=1), end_date=start.add(hours=2)
+    )
+    recording_flow(schedule, seen).run(clock=fake_clock)
+    assert [s["scheduled"].isoformat() for s in seen] == [
+        "2026-03-01T14:00:00+01:00",
+        "2026-03-01T15:00:00+01:00",
+    ]
+
+
+def test_an_rrule_schedule_runs_at_the_rules_times(fake_clock: FakeClock) -> None:
+    seen: list[dict[str, Any]] = []
+    rule = rrule(MINUTELY, interval=20, count=4, dtstart=datetime(2026, 3, 1, 11, 40))
+    recording_flow(RRuleSchedule(rule), seen).run(clock=fake_clock)
+    assert [s["scheduled"].strftime("%H:%M") for s in seen] == ["12:20", "12:40"]
 
 
 def test_run_on_schedule_false_runs_once_now(fake_clock: FakeClock) -> None:

@@ -52,21 +52,29 @@ class TestMerging:
             "2026-03-02T09:30:00+00:00",
         ]
 
-    def test_times_from_several_clocks_fire_once_and_the_first_clock_wins(self) -> None:
+    def test_clocks_firing_together_with_different_defaults_give_one_event_each(self) -> None:
         every_hour = IntervalClock(timedelta(hours=1), labels=["hourly"])
         every_two = CronClock("0 */2 * * *", labels=["cron"], parameter_defaults={"x": 2})
-        first = Schedule([every_hour, every_two]).next(3, after=AFTER, return_events=True)
+        first = Schedule([every_hour, every_two]).next(4, after=AFTER, return_events=True)
         assert [(e.start_time.hour, e.labels) for e in first] == [
             (1, ("hourly",)),
             (2, ("hourly",)),
-            (3, ("hourly",)),
-        ]
-        swapped = Schedule([every_two, every_hour]).next(3, after=AFTER, return_events=True)
-        assert [(e.start_time.hour, e.labels) for e in swapped] == [
-            (1, ("hourly",)),
             (2, ("cron",)),
             (3, ("hourly",)),
         ]
+        swapped = Schedule([every_two, every_hour]).next(4, after=AFTER, return_events=True)
+        assert [(e.start_time.hour, e.labels) for e in swapped] == [
+            (1, ("hourly",)),
+            (2, ("cron",)),
+            (2, ("hourly",)),
+            (3, ("hourly",)),
+        ]
+
+    def test_clocks_firing_together_with_the_same_defaults_give_one_event(self) -> None:
+        hourly = IntervalClock(timedelta(hours=1), parameter_defaults={"x": 1})
+        cron = CronClock("0 */2 * * *", parameter_defaults={"x": 1})
+        times = Schedule([hourly, cron]).next(3, after=AFTER)
+        assert [t.hour for t in times] == [1, 2, 3]
 
     def test_the_same_instant_in_two_zones_is_one_fire_time(self) -> None:
         schedule = Schedule(
@@ -201,11 +209,15 @@ class TestProperties:
 
 
 class TestConstruction:
-    def test_at_least_one_clock(self) -> None:
-        with pytest.raises(
-            ScheduleError, match=r"^clocks: a schedule needs at least one clock, e.g. Schedule"
-        ):
-            Schedule([])
+    def test_no_clocks_is_an_empty_schedule_that_never_fires(self) -> None:
+        empty = Schedule(clocks=[])
+        assert empty.next(5, after=AFTER) == []
+        assert empty.next(5) == []
+        assert (empty.start_date, empty.end_date, empty.tz.key) == (None, None, "UTC")
+        assert empty.describe() == "never (no clocks)"
+        assert repr(empty) == "Schedule(clocks=[])"
+        assert eval(repr(empty), {"Schedule": Schedule}) == empty
+        assert Schedule.from_json(empty.to_json()) == empty
 
     def test_clocks_must_be_clocks(self) -> None:
         with pytest.raises(

@@ -134,7 +134,10 @@ def test_a_newer_version_is_refused_with_advice() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"clocks": [{"type": "rrule"}]}, r"clock type 'rrule' is unknown; known types: interval"),
+        (
+            {"clocks": [{"type": "sundial"}]},
+            r"clock type 'sundial' is unknown; known types: interval",
+        ),
         ({"filters": [{"type": "is_holiday"}]}, r"filter type 'is_holiday' is unknown"),
         ({"adjustments": [{"type": "jitter"}]}, r"adjustment type 'jitter' is unknown"),
         ({"clocks": [{"type": "cron"}]}, r"cron data: missing key 'cron'"),

@@ -131,6 +131,14 @@ def deploy_command(
     interval: Annotated[
         str | None, typer.Option("--interval", help="An interval instead: 90s, 15m, 1h30m.")
     ] = None,
+    rrule: Annotated[
+        str | None,
+        typer.Option(
+            "--rrule",
+            help="An RFC 5545 recurrence rule instead, e.g. 'FREQ=WEEKLY;BYDAY=MO;BYHOUR=9' "
+            "(anchored at --start).",
+        ),
+    ] = None,
     tz: Annotated[
         str | None, typer.Option("--tz", help="The schedule's time zone (default UTC).")
     ] = None,
@@ -213,7 +221,7 @@ def deploy_command(
     """Register a deployment in the run store, or update the one with that name.
 
     The running service (`tideflow serve`) picks it up on its next tick. Relative paths are
-    resolved against the current directory. Without --cron or --interval the deployment runs
+    resolved against the current directory. Without --cron, --interval or --rrule it runs
     only when triggered or backfilled. A deployment paused with `tideflow pause` stays paused.
     """
     if is_callable and is_command:
@@ -229,6 +237,7 @@ def deploy_command(
             kind=kind,
             cron=cron,
             interval=interval,
+            rrule=rrule,
             timezone=tz,
             start=start,
             params=param or [],

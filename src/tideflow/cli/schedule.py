@@ -1,4 +1,4 @@
-"""``tideflow schedule preview``: show when a cron expression or an interval would fire.
+"""``tideflow schedule preview``: show when a cron expression, an interval or an rrule would fire.
 
 Thin over :mod:`tideflow.schedules`: parse the arguments, build the schedule, ask it for the next
 fire times, print its description and a table of the times in local time and in UTC. ``--after``
@@ -16,7 +16,7 @@ from rich.table import Table
 
 from tideflow.cli.output import console, fail
 from tideflow.durations import parse_duration
-from tideflow.schedules import CronSchedule, IntervalSchedule, Schedule
+from tideflow.schedules import CronSchedule, IntervalSchedule, RRuleSchedule, Schedule
 
 schedule_app = typer.Typer(
     help="Inspect schedules: preview when a cron expression or an interval fires.",
@@ -36,6 +36,14 @@ def preview_command(
         str | None,
         typer.Option("--interval", "-i", help="An interval instead of cron: 90s, 15m, 1h30m, 1d."),
     ] = None,
+    rrule: Annotated[
+        str | None,
+        typer.Option(
+            "--rrule",
+            help="An RFC 5545 recurrence rule instead of cron, e.g. 'FREQ=WEEKLY;BYDAY=MO;"
+            "BYHOUR=9' (anchored at --start, else 2019-01-01).",
+        ),
+    ] = None,
     tz: Annotated[str, typer.Option("--tz", help="Time zone, e.g. Europe/Berlin.")] = "UTC",
     count: Annotated[
         int, typer.Option("--count", "-n", min=1, max=10_000, help="How many fire times.")
@@ -50,7 +58,7 @@ def preview_command(
     ] = None,
 ) -> None:
     """Print the schedule's description and its next fire times, local and UTC."""
-    schedule = _build(cron, interval, tz, _parse_time("--start", start))
+    schedule = _build(cron, interval, rrule, tz, _parse_time("--start", start))
     times = schedule.next(count, after=_parse_time("--after", after))
     console.print(schedule.describe(), markup=False, highlight=False, soft_wrap=True)
     console.print(_table(times, tz))
@@ -62,12 +70,16 @@ def preview_command(
         )
 
 
-def _build(cron: str | None, interval: str | None, tz: str, start: datetime | None) -> Schedule:
-    if (cron is None) == (interval is None):
-        fail(f"give either a cron expression or --interval (not both); {_EXAMPLE}")
+def _build(
+    cron: str | None, interval: str | None, rrule: str | None, tz: str, start: datetime | None
+) -> Schedule:
+    if sum(given is not None for given in (cron, interval, rrule)) != 1:
+        fail(f"give one of a cron expression, --interval or --rrule; {_EXAMPLE}")
     try:
         if interval is not None:
             return IntervalSchedule(start, parse_duration(interval), tz=tz)
+        if rrule is not None:
+            return RRuleSchedule(rrule, start, tz=tz)
         return CronSchedule(str(cron), start, tz=tz)
     except ValueError as error:  # ScheduleError is a ValueError, and so are bad durations
         fail(str(error))

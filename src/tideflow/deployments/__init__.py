@@ -35,7 +35,9 @@ field, the bad value and what is allowed (here from a file)::
                                        #   command = ["dbt", "run"]  (argv; a string is split
                                        #             like a shell would, but no shell runs it)
     kind = "persistent"                # "scheduled" (default) or "persistent"
-    interval = "1m"                    # or cron = "0 6 * * *"; neither: trigger/backfill only;
+    interval = "1m"                    # or cron = "0 6 * * *", or an RFC 5545 rule:
+                                       # rrule = "FREQ=WEEKLY;BYDAY=MO,TH;BYHOUR=9;BYMINUTE=0"
+                                       # (anchored at `start`); none: trigger/backfill only;
                                        # an interval is at least 1s (the service's tick)
     timezone = "Europe/Berlin"         # the schedule's zone (default UTC)
     start = 2026-01-01T00:00:00        # optional anchor: TOML datetime or ISO text, wall-clock

@@ -84,7 +84,7 @@ CATCHUP_POLICIES: tuple[str, ...] = get_args(Catchup)
 DEFAULT_MISFIRE_GRACE = timedelta(seconds=60)
 """A fire time first seen later than this after it is *missed* (see ``catchup``)."""
 
-SCHEDULE_KEYS = ("cron", "interval", "timezone", "start")
+SCHEDULE_KEYS = ("cron", "interval", "rrule", "timezone", "start")
 """The ``tideflow.toml`` keys that make a deployment's schedule."""
 
 

@@ -33,6 +33,7 @@ def deployment_from_options(
     kind: str = "scheduled",
     cron: str | None = None,
     interval: str | None = None,
+    rrule: str | None = None,
     timezone: str | None = None,
     start: str | None = None,
     params: Sequence[str] = (),
@@ -68,6 +69,7 @@ def deployment_from_options(
     optional: dict[str, object] = {
         "cron": cron,
         "interval": interval,
+        "rrule": rrule,
         "timezone": timezone,
         "start": start,
     }

@@ -3,9 +3,9 @@
 :func:`load_deployments` reads one ``[deployments.NAME]`` table per deployment (the keys are in
 the package docstring). :func:`from_table` turns one table into a deployment: the keys that hold a
 field's value as is go through the field table's checks (:mod:`tideflow.deployments.fields`);
-the entrypoint (``flow`` | ``callable`` | ``command``), the schedule (``cron`` | ``interval``,
-``timezone``, ``start``) and the ``executor`` have readers here. A key no field has gets the
-closest spelling as a hint. Relative paths are resolved against the file's directory.
+the entrypoint (``flow`` | ``callable`` | ``command``), the schedule (``cron`` | ``interval`` |
+``rrule``, ``timezone``, ``start``) and the ``executor`` have readers here. A key no field has
+gets the closest spelling as a hint. Relative paths are resolved against the file's directory.
 
 ``tideflow deploy`` (:mod:`tideflow.deployments.options`) builds a table from its options and
 reads it with :func:`from_table` too, so both are checked alike.
@@ -37,14 +37,14 @@ from tideflow.deployments.problems import (
 from tideflow.deployments.spec import Deployment
 from tideflow.entrypoints import is_file_ref, split_ref
 from tideflow.errors import DeploymentError, ScheduleError
-from tideflow.schedules import CronSchedule, IntervalSchedule, Schedule
+from tideflow.schedules import CronSchedule, IntervalSchedule, RRuleSchedule, Schedule
 from tideflow.schedules.zones import get_zone
 
 __all__ = ["READERS", "from_table", "load_deployments"]
 
 # Fields people reach for that Tideflow spells differently.
 _HINTS = {
-    "schedule": 'give cron = "0 6 * * *" or interval = "1h" instead',
+    "schedule": 'give cron = "0 6 * * *", interval = "1h" or rrule = "FREQ=DAILY" instead',
     "tz": "did you mean 'timezone'?",
     "name": "the name is the table's key: [deployments.NAME]",
 }
@@ -175,25 +175,27 @@ def _executor_from_table(
 def _schedule_from_table(
     table: Mapping[str, Any], base: Path, problems: list[Problem]
 ) -> Schedule | None:
-    """The schedule from ``cron`` or ``interval`` with ``timezone`` and ``start``, if any."""
-    cron, interval = table.get("cron"), table.get("interval")
-    if cron is not None and interval is not None:
-        problems.append(Problem(None, "cron and interval are both given; keep one"))
+    """The schedule from ``cron``, ``interval`` or ``rrule`` with ``timezone`` and ``start``, if
+    any."""
+    given = [key for key in _SCHEDULE_SOURCES if table.get(key) is not None]
+    if len(given) > 1:
+        both = " and ".join(given) if len(given) == 2 else ", ".join(given)
+        problems.append(Problem(None, f"{both} are both given; keep one"))
         return None
     count = len(problems)
     zone = None
     if "timezone" in table:
         zone = attempt(problems, "timezone", _zone, table["timezone"])
     start = attempt(problems, "start", _start, table.get("start"))
-    if cron is None and interval is None:
+    if not given:
         for key in ("timezone", "start"):
             if key in table:
-                problems.append(Problem(key, "is given without cron or interval; add one"))
+                problems.append(Problem(key, "is given without cron, interval or rrule; add one"))
         return None
     if len(problems) > count:
-        zone, start = None, None  # still check cron/interval on their own
-    build = _cron_schedule if cron is not None else _interval_schedule
-    schedule = build(cron if cron is not None else interval, zone, start, problems)
+        zone, start = None, None  # still check cron/interval/rrule on their own
+    source = given[0]
+    schedule = _SCHEDULE_SOURCES[source](table[source], zone, start, problems)
     return schedule if len(problems) == count else None
 
 
@@ -254,6 +256,29 @@ def _interval_schedule(
     except ScheduleError as exc:
         problems.append(Problem(_schedule_error_field(exc, "interval"), str(exc)))
         return None
+
+
+def _rrule_schedule(
+    rule: object, zone: str | None, start: datetime | None, problems: list[Problem]
+) -> Schedule | None:
+    """An RFC 5545 rule (``FREQ=WEEKLY;BYDAY=MO;BYHOUR=9``, optionally after a ``DTSTART:`` line);
+    without ``DTSTART`` it is anchored at ``start``, else at 2019-01-01 00:00 (see
+    :class:`~tideflow.schedules.RRuleClock`)."""
+    if not isinstance(rule, str):
+        example = "'FREQ=WEEKLY;BYDAY=MO;BYHOUR=9'"
+        problems.append(Problem("rrule", f"expected a rule such as {example}, got {rule!r}"))
+        return None
+    try:
+        return RRuleSchedule(rule, start_date=start, tz=zone)
+    except ScheduleError as exc:
+        message = str(exc).removeprefix("rrule: ")
+        problems.append(Problem(_schedule_error_field(exc, "rrule"), message))
+        return None
+
+
+_SCHEDULE_SOURCES: Mapping[
+    str, Callable[[object, str | None, datetime | None, list[Problem]], Schedule | None]
+] = {"cron": _cron_schedule, "interval": _interval_schedule, "rrule": _rrule_schedule}
 
 
 def _interval(value: object) -> timedelta:

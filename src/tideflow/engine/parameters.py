@@ -8,6 +8,7 @@ from typing import Any
 
 from tideflow.errors import ParameterError, TideflowError
 from tideflow.flow import Flow
+from tideflow.parameter import Parameter
 
 # Keyword arguments of Prefect 1's flow.run() that Tideflow does not take, and what to do instead.
 PREFECT1_RUN_OPTIONS = {
@@ -24,8 +25,9 @@ def resolve_parameters(flow: Flow, given: Mapping[str, Any]) -> dict[str, Any]:
     """Every parameter's value for a run: ``given`` plus defaults.
 
     Raises:
-        ParameterError: naming every unknown parameter (with a close match when there is one) and
-            every required parameter that was not given, before anything runs.
+        ParameterError: naming every unknown parameter (with a close match when there is one),
+            every required parameter that was not given and every value its parameter refuses
+            (``Parameter.check_value``), before anything runs.
     """
     declared = {p.name: p for p in flow.parameters()}
     for name in given.keys() & PREFECT1_RUN_OPTIONS.keys() - declared.keys():
@@ -35,14 +37,25 @@ def resolve_parameters(flow: Flow, given: Mapping[str, Any]) -> dict[str, Any]:
         )
     unknown = sorted(set(given) - set(declared))
     missing = sorted(n for n, p in declared.items() if p.required and n not in given)
-    if unknown or missing:
+    checked = (_invalid(p, given[n]) for n, p in sorted(declared.items()) if n in given)
+    invalid = [problem for problem in checked if problem is not None]
+    if unknown or missing or invalid:
         problems = [_unknown(n, declared) for n in unknown]
         problems += [f"missing required parameter {n!r}" for n in missing]
+        problems += invalid
         accepted = ", ".join(p.describe() for _, p in sorted(declared.items())) or "none"
         raise ParameterError(
             f"flow {flow.name!r}: {'; '.join(problems)}. The flow's parameters are: {accepted}."
         )
     return {n: given.get(n, p.default) for n, p in declared.items()}
+
+
+def _invalid(parameter: Parameter, value: Any) -> str | None:
+    try:
+        parameter.check_value(value)
+    except ValueError as error:
+        return f"parameter {parameter.name!r}: {error}"
+    return None
 
 
 def _unknown(name: str, declared: Mapping[str, Any]) -> str:

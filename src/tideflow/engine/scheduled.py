@@ -10,6 +10,13 @@ asked to stop. Each run is a separate flow run: its own ``flow_run_id``, its fir
 3. the ``parameter_defaults`` of the clock that fired (the clock wins, as in Prefect 1, so one
    schedule can run the same flow with different settings at different times).
 
+When clocks fire at the same instant with different ``parameter_defaults`` (or labels), the loop
+runs the flow once for each, one after the other, in the order the schedule lists them (as
+Prefect 1 does); all of them have that instant as ``scheduled_start_time``.
+
+An exhausted schedule (or an empty one, ``Schedule(clocks=[])``) at the call raises Prefect 1's
+``ValueError``, "Flow has no more scheduled runs.", with what to do instead.
+
 Runs never overlap. When a run ends after the next fire time, the fire times it overran are
 skipped, and logged as skipped; the loop goes on with the first fire time after now.
 
@@ -28,7 +35,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from itertools import takewhile
 from types import FrameType
 from typing import Any, Protocol
 
@@ -73,6 +81,10 @@ class StopRequest:
         self.requested = True
         self.queue.put(reason)
 
+    def stopped(self) -> bool:
+        """Whether a stop was asked for (a call, so it is read afresh after each run)."""
+        return self.requested
+
 
 def run_on_schedule(
     flow: Flow,
@@ -90,63 +102,91 @@ def run_on_schedule(
     log = flow_logger()
     runs: list[ScheduledRun] = []
     last: State | None = None
-    event = _next_event(flow, clock.now())
-    if event is None:
+    batch = _next_events(flow, clock.now())
+    if not batch:
+        why = (
+            "it has no clocks"
+            if not getattr(flow.schedule, "clocks", True)
+            else (f"it has no fire time after {clock.now():%Y-%m-%d %H:%M:%S %Z}")
+        )
         raise ScheduleError(
-            f"flow {flow.name!r} has no more scheduled runs: its schedule has no fire time after "
-            f"{clock.now():%Y-%m-%d %H:%M:%S %Z}; run it once with flow.run(run_on_schedule=False)"
+            f"Flow has no more scheduled runs. (flow {flow.name!r}: {why}; run it once with "
+            "flow.run(run_on_schedule=False))"
         )
     with _signals_stop(stop, handle_signals):
-        while event is not None and not stop.requested:
-            log.info("Waiting for next scheduled run at %s", event.start_time.isoformat())
-            if clock.wait(stop.queue, _seconds_until(event.start_time, clock)) is not None:
+        while batch and not stop.requested:
+            fired = batch[0].start_time
+            log.info("Waiting for next scheduled run at %s", fired.isoformat())
+            if clock.wait(stop.queue, _seconds_until(fired, clock)) is not None:
                 break
-            try:
-                last = run_once(
-                    flow,
-                    resolve_parameters(flow, {**given, **event.parameter_defaults}),
-                    scheduled_start_time=event.start_time,
-                )
-            except KeyboardInterrupt:
-                when = event.start_time.isoformat()
-                log.warning("Scheduled run for %s interrupted", when)
-                last = Cancelled(f"The scheduled run for {when} was interrupted.")
+            for index, event in enumerate(batch):
+                if index and stop.stopped():
+                    break  # stop asked during the first run of this instant: no more
+                last = _run_event(flow, given, event, run_once)
                 runs.append(_record(event.start_time, last))
+                if last.context.get("interrupted"):
+                    stop.stop("interrupted")
+                    break
+            if stop.stopped():
                 break
-            runs.append(_record(event.start_time, last))
-            event = _after_run(flow, event.start_time, clock)
+            batch = _after_run(flow, fired, clock)
     return _summarise(flow, runs, last)
 
 
-def _next_event(flow: Flow, after: datetime) -> Any:
-    events = flow.schedule.next(1, after=after, return_events=True)
-    return events[0] if events else None
+def _run_event(flow: Flow, given: Mapping[str, Any], event: Any, run_once: RunOnce) -> State:
+    """One scheduled run for ``event``; an interrupted run ends ``Cancelled``."""
+    try:
+        return run_once(
+            flow,
+            resolve_parameters(flow, {**given, **event.parameter_defaults}),
+            scheduled_start_time=event.start_time,
+        )
+    except KeyboardInterrupt:
+        when = event.start_time.isoformat()
+        flow_logger().warning("Scheduled run for %s interrupted", when)
+        cancelled = Cancelled(f"The scheduled run for {when} was interrupted.")
+        cancelled.context["interrupted"] = True
+        return cancelled
+
+
+def _next_events(flow: Flow, after: datetime) -> list[Any]:
+    """The events of the first fire time after ``after``: one per parameter set at it."""
+    events = flow.schedule.events(after)
+    first = next(events, None)
+    if first is None:
+        return []
+    moment = _instant(first.start_time)  # not ==: same-zone datetimes compare ignoring fold
+    return [first, *takewhile(lambda event: _instant(event.start_time) == moment, events)]
+
+
+def _instant(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
 
 
 def _seconds_until(when: datetime, clock: Clock) -> float:
     return max((when - clock.now()).total_seconds(), 0.0)
 
 
-def _after_run(flow: Flow, fired: datetime, clock: Clock) -> Any:
+def _after_run(flow: Flow, fired: datetime, clock: Clock) -> list[Any]:
     """The next fire time after now, logging the fire times skipped since ``fired``."""
     now = clock.now()
     skipped: list[datetime] = []
     cursor = fired
     while len(skipped) < MAX_SKIPS_COUNTED:
-        batch = [t for t in flow.schedule.next(100, after=cursor) if t <= now]
-        skipped += batch
-        if len(batch) < 100:
+        found = flow.schedule.next(100, after=cursor)
+        skipped += sorted({_instant(t) for t in found if t <= now})
+        if len(found) < 100 or found[-1] > now:
             break
-        cursor = batch[-1]
+        cursor = found[-1]
     if skipped:
         flow_logger().warning(
             "The run for %s overran %d fire time(s) (%s%s); skipped them so runs do not overlap",
             fired.isoformat(),
             len(skipped),
-            skipped[0].isoformat(),
-            f" .. {skipped[-1].isoformat()}" if len(skipped) > 1 else "",
+            skipped[0].astimezone(fired.tzinfo).isoformat(),
+            f" .. {skipped[-1].astimezone(fired.tzinfo).isoformat()}" if len(skipped) > 1 else "",
         )
-    return _next_event(flow, now)
+    return _next_events(flow, now)
 
 
 def _record(scheduled: datetime, state: State) -> ScheduledRun:

@@ -3,15 +3,23 @@
 The model follows Prefect 1 (``prefect.schedules``):
 
 * **clocks** produce events (:class:`ClockEvent`: a start time plus the run's parameter defaults
-  and labels): :class:`IntervalClock`, :class:`CronClock`, :class:`DatesClock`;
+  and labels): :class:`IntervalClock`, :class:`CronClock`, :class:`DatesClock`,
+  :class:`RRuleClock` (an iCalendar recurrence rule, through dateutil);
 * **filters** (:mod:`tideflow.schedules.filters`) keep or drop events by their local time;
 * **adjustments** (:mod:`tideflow.schedules.adjustments`) move the events that are kept;
 * a :class:`Schedule` combines them and answers ``next(n, after)``: the next ``n`` fire times
-  strictly after ``after``. :func:`IntervalSchedule` and :func:`CronSchedule` build the common
-  one-clock schedules::
+  strictly after ``after``. :func:`IntervalSchedule`, :func:`CronSchedule` and
+  :func:`RRuleSchedule` build the common one-clock schedules::
 
       IntervalSchedule(interval=timedelta(minutes=1))
       CronSchedule("0 9 * * MON-FRI", tz="Europe/Berlin")
+      RRuleSchedule(rrule(MONTHLY, bysetpos=-1, byweekday=FR, byhour=17, dtstart=...))
+
+The module paths of Prefect 1 resolve: ``tideflow.schedules.clocks``, ``.filters``,
+``.adjustments`` and ``.schedules`` (Schedule and its factories).
+
+Datetimes may be pendulum ``DateTime`` objects anywhere a datetime is accepted; they are turned
+into plain datetimes on the way in (see :mod:`tideflow.schedules.zones`).
 
 Schedules never read the clock, except for ``next(n)`` without ``after`` (now, in UTC). They are
 frozen values: they compare equal, have readable reprs and round-trip through ``to_dict`` /
@@ -49,8 +57,14 @@ from __future__ import annotations
 
 from tideflow.schedules import adjustments, filters
 from tideflow.schedules.base import Adjustment, Clock, ClockEvent, Filter
-from tideflow.schedules.clocks import CronClock, DatesClock, IntervalClock
-from tideflow.schedules.schedule import SCAN_LIMIT, CronSchedule, IntervalSchedule, Schedule
+from tideflow.schedules.clocks import CronClock, DatesClock, IntervalClock, RRuleClock
+from tideflow.schedules.schedule import (
+    SCAN_LIMIT,
+    CronSchedule,
+    IntervalSchedule,
+    RRuleSchedule,
+    Schedule,
+)
 
 __all__ = [
     "SCAN_LIMIT",
@@ -63,6 +77,8 @@ __all__ = [
     "Filter",
     "IntervalClock",
     "IntervalSchedule",
+    "RRuleClock",
+    "RRuleSchedule",
     "Schedule",
     "adjustments",
     "filters",

@@ -25,7 +25,7 @@ from typing import Any
 from tideflow.errors import ScheduleError
 from tideflow.schedules import codec, text
 from tideflow.schedules.base import Adjustment
-from tideflow.schedules.zones import UTC_ZONE, instant, localize
+from tideflow.schedules.zones import UTC_ZONE, instant, localize, plain
 
 __all__ = ["Add", "Adjustment", "NextWeekday", "add", "adjustment_from_dict", "next_weekday"]
 
@@ -61,6 +61,7 @@ class Add(Adjustment):
         return not self.delta % _DAY
 
     def __call__(self, dt: datetime) -> datetime:
+        dt = plain(dt)
         if self.whole_days:
             return add_wall_days(dt, self.delta.days)
         return (instant(dt) + self.delta).astimezone(dt.tzinfo)
@@ -88,6 +89,7 @@ class NextWeekday(Adjustment):
     """
 
     def __call__(self, dt: datetime) -> datetime:
+        dt = plain(dt)
         weekday = dt.weekday()
         return dt if weekday < 5 else add_wall_days(dt, 7 - weekday)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -41,6 +41,7 @@ class ClockEvent:
     labels: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "start_time", check_datetime(self.start_time, "start_time"))
         object.__setattr__(self, "parameter_defaults", dict(self.parameter_defaults))
         object.__setattr__(self, "labels", tuple(self.labels))
 
@@ -82,8 +83,14 @@ class Clock(abc.ABC):
     labels: tuple[str, ...]
 
     @abc.abstractmethod
-    def events(self, after: datetime) -> Iterator[ClockEvent]:
-        """Events strictly after ``after`` (naive: wall-clock time in ``tz``), in order."""
+    def events(self, after: datetime | None = None) -> Iterator[ClockEvent]:
+        """Events strictly after ``after`` (naive: wall-clock time in ``tz``; default: now), in
+        order."""
+
+    def _after(self, after: datetime | None) -> datetime:
+        """``after`` checked and in the clock's zone; ``None`` is now (the system clock, UTC)."""
+        moment = datetime.now(UTC) if after is None else check_datetime(after, "after")
+        return to_zone(moment, self.tz)
 
     @abc.abstractmethod
     def describe(self) -> str:
@@ -136,9 +143,9 @@ def set_common(
 ) -> None:
     """Validate and store the arguments every clock shares (frozen: via object.__setattr__)."""
     if start_date is not None:
-        check_datetime(start_date, "start_date")
+        start_date = check_datetime(start_date, "start_date")
     if end_date is not None:
-        check_datetime(end_date, "end_date")
+        end_date = check_datetime(end_date, "end_date")
     zone = resolve_zone(tz, start_date)
     start = None if start_date is None else to_zone(start_date, zone)
     end = None if end_date is None else to_zone(end_date, zone)

@@ -11,6 +11,10 @@ the clock's ``parameter_defaults`` (flow parameters for that run) and ``labels``
   absolute time; a whole number of days keeps the start's wall-clock time across DST.
 * :class:`CronClock` fires when a cron expression matches the local wall-clock time.
 * :class:`DatesClock` fires at a fixed list of datetimes.
+* :class:`RRuleClock` fires at the times of an iCalendar recurrence rule (dateutil's ``rrule``);
+  see :mod:`tideflow.schedules.rrules`.
+
+Without ``after``, ``events()`` starts from now.
 
 Every clock has a zone (``tz``): see :mod:`tideflow.schedules.zones`. Events are aware datetimes
 in that zone. Clocks are frozen dataclasses: they compare equal field by field, and
@@ -29,6 +33,7 @@ from tideflow.errors import ScheduleError
 from tideflow.schedules import codec, text
 from tideflow.schedules import cron as cron_module
 from tideflow.schedules.base import Clock, ClockEvent, common_kwargs, set_common
+from tideflow.schedules.rrules import RRuleClock
 from tideflow.schedules.zones import (
     check_datetime,
     instant,
@@ -37,7 +42,15 @@ from tideflow.schedules.zones import (
     zone_name,
 )
 
-__all__ = ["Clock", "ClockEvent", "CronClock", "DatesClock", "IntervalClock", "clock_from_dict"]
+__all__ = [
+    "Clock",
+    "ClockEvent",
+    "CronClock",
+    "DatesClock",
+    "IntervalClock",
+    "RRuleClock",
+    "clock_from_dict",
+]
 
 _DAY = timedelta(days=1)
 
@@ -93,8 +106,8 @@ class IntervalClock(Clock):
         """Whether the interval is whole days, so events keep the anchor's wall-clock time."""
         return not self.interval % _DAY
 
-    def events(self, after: datetime) -> Iterator[ClockEvent]:
-        after = to_zone(check_datetime(after, "after"), self.tz)
+    def events(self, after: datetime | None = None) -> Iterator[ClockEvent]:
+        after = self._after(after)
         times = self._wall_times(after) if self.keeps_wall_time else self._absolute_times(after)
         return self._until_end(times)
 
@@ -198,8 +211,8 @@ class CronClock(Clock):
         object.__setattr__(self, "expression", expression)
         set_common(self, start_date, end_date, tz, parameter_defaults, labels)
 
-    def events(self, after: datetime) -> Iterator[ClockEvent]:
-        after = to_zone(check_datetime(after, "after"), self.tz)
+    def events(self, after: datetime | None = None) -> Iterator[ClockEvent]:
+        after = self._after(after)
         begin = after
         if self.start_date is not None and instant(self.start_date) > instant(after):
             begin = (instant(self.start_date) - timedelta(seconds=1)).astimezone(self.tz)
@@ -271,8 +284,8 @@ class DatesClock(Clock):
         object.__setattr__(self, "start_date", ordered[0])
         object.__setattr__(self, "end_date", ordered[-1])
 
-    def events(self, after: datetime) -> Iterator[ClockEvent]:
-        after = to_zone(check_datetime(after, "after"), self.tz)
+    def events(self, after: datetime | None = None) -> Iterator[ClockEvent]:
+        after = self._after(after)
         return self._until_end(d for d in self.dates if instant(d) > instant(after))
 
     def describe(self) -> str:
@@ -307,10 +320,13 @@ class DatesClock(Clock):
         return codec.call_repr("DatesClock", [dates], kwargs)
 
 
-_CLOCK_TYPES: dict[str, type[IntervalClock] | type[CronClock] | type[DatesClock]] = {
+_CLOCK_TYPES: dict[
+    str, type[IntervalClock] | type[CronClock] | type[DatesClock] | type[RRuleClock]
+] = {
     "interval": IntervalClock,
     "cron": CronClock,
     "dates": DatesClock,
+    "rrule": RRuleClock,
 }
 
 

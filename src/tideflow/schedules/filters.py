@@ -39,6 +39,7 @@ from tideflow.schedules.time_filters import (
     OnDatetime,
     in_range,
 )
+from tideflow.schedules.zones import plain
 
 __all__ = [
     "AtTime",
@@ -88,6 +89,7 @@ class IsWeekday(_Named):
     type_name = "is_weekday"
 
     def __call__(self, dt: datetime) -> bool:
+        dt = plain(dt)
         return dt.weekday() < 5
 
     def describe(self) -> str:
@@ -101,6 +103,7 @@ class IsWeekend(_Named):
     type_name = "is_weekend"
 
     def __call__(self, dt: datetime) -> bool:
+        dt = plain(dt)
         return dt.weekday() >= 5
 
     def describe(self) -> str:
@@ -114,6 +117,7 @@ class IsMonthStart(_Named):
     type_name = "is_month_start"
 
     def __call__(self, dt: datetime) -> bool:
+        dt = plain(dt)
         return dt.day == 1
 
     def describe(self) -> str:
@@ -127,6 +131,7 @@ class IsMonthEnd(_Named):
     type_name = "is_month_end"
 
     def __call__(self, dt: datetime) -> bool:
+        dt = plain(dt)
         return dt.day == calendar.monthrange(dt.year, dt.month)[1]
 
     def describe(self) -> str:
@@ -156,6 +161,7 @@ class IsDayOfWeek(Filter):
             )
 
     def __call__(self, dt: datetime) -> bool:
+        dt = plain(dt)
         return dt.weekday() == self.day
 
     def describe(self) -> str:
@@ -180,6 +186,7 @@ class OnDate(Filter):
         _check_month_day("on_date", self.month, self.day)
 
     def __call__(self, dt: datetime) -> bool:
+        dt = plain(dt)
         return (dt.month, dt.day) == (self.month, self.day)
 
     def describe(self) -> str:
@@ -207,6 +214,7 @@ class BetweenDates(Filter):
         _check_month_day("between_dates", self.end_month, self.end_day)
 
     def __call__(self, dt: datetime) -> bool:
+        dt = plain(dt)
         start, end = (self.start_month, self.start_day), (self.end_month, self.end_day)
         return in_range(start, (dt.month, dt.day), end)
 

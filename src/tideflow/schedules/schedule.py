@@ -2,21 +2,26 @@
 
 ``Schedule.next(n, after)`` runs a small pipeline over the events strictly after ``after``:
 
-1. **merge** the events of all clocks in time order (``heapq.merge``), and **de-duplicate** them
-   by instant: when clocks fire at the same instant, the first listed clock's event (with its
-   parameter defaults and labels) wins;
+1. **merge** the events of all clocks in time order (``heapq.merge``), and **de-duplicate**
+   equal events: two clocks firing at the same instant with the same parameter defaults and
+   labels give one event; with different ones (``parameter_defaults={"region": "eu"}`` and
+   ``{"region": "us"}`` at 09:00) they give one event each, in the order the clocks are listed,
+   as in Prefect 1: one run per parameter set;
 2. **filter**: keep an event when all ``filters`` hold, at least one of the ``or_filters`` holds
    (if any are given) and none of the ``not_filters`` holds; filters see the clock's time;
 3. **adjust**: apply the ``adjustments`` in order; events are re-sorted after adjusting and times
-   that are not strictly after the previous one (or after ``after``) are dropped, so the result
-   always strictly increases;
+   at or before ``after`` are dropped, and so is an event equal to one already given at the
+   same instant (``next_weekday`` moving a Saturday and a Sunday run to one Monday time gives
+   one run), so the result never goes back in time and only repeats an instant for different
+   parameter sets;
 4. return the first ``n``.
 
 The scan gives up once :data:`SCAN_LIMIT` (10,000) events in a row have been rejected by the
 filters, and then returns what it found so far: a filter that never holds (``on_date(2, 30)``)
 ends the search instead of hanging. A schedule also returns fewer than ``n`` times when its
-clocks end. Only ``after=None`` reads the clock (now, in UTC); pass ``after`` for reproducible
-results.
+clocks end, and never fires with no clocks (``Schedule(clocks=[])``: an empty schedule, e.g. a
+deployment whose runs are only triggered). Only ``after=None`` reads the clock (now, in UTC);
+pass ``after`` for reproducible results.
 """
 
 from __future__ import annotations
@@ -27,16 +32,19 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from itertools import islice
-from typing import Any, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 from zoneinfo import ZoneInfo
 
 from tideflow.errors import ScheduleError
 from tideflow.schedules import codec
 from tideflow.schedules.adjustments import adjustment_from_dict
 from tideflow.schedules.base import Adjustment, Clock, ClockEvent, Filter
-from tideflow.schedules.clocks import CronClock, IntervalClock, clock_from_dict
+from tideflow.schedules.clocks import CronClock, IntervalClock, RRuleClock, clock_from_dict
 from tideflow.schedules.filters import filter_from_dict
-from tideflow.schedules.zones import check_datetime, instant, to_zone
+from tideflow.schedules.zones import UTC_ZONE, check_datetime, instant, to_zone
+
+if TYPE_CHECKING:
+    from dateutil import rrule as du
 
 SCAN_LIMIT = 10_000
 """Events in a row that the filters may reject before ``next`` gives up."""
@@ -52,14 +60,15 @@ class Schedule:
     """Fire times from one or more clocks, filtered and adjusted.
 
     Args:
-        clocks: at least one clock (``IntervalClock``, ``CronClock``, ``DatesClock``).
+        clocks: the clocks (``IntervalClock``, ``CronClock``, ``DatesClock``,
+            ``RRuleClock``); none makes a schedule that never fires.
         filters: all of these must hold for an event to be kept.
         or_filters: when given, at least one of these must hold.
         not_filters: none of these may hold.
         adjustments: applied in order to every kept event.
 
     Raises:
-        ScheduleError: when there is no clock or an item is not a clock, filter or adjustment.
+        ScheduleError: when an item is not a clock, filter or adjustment.
     """
 
     clocks: tuple[Clock, ...]
@@ -77,11 +86,6 @@ class Schedule:
         adjustments: Iterable[Adjustment] | None = None,
     ) -> None:
         clock_list = _checked(clocks, Clock, "clocks", "IntervalClock(timedelta(hours=1))")
-        if not clock_list:
-            raise ScheduleError(
-                "clocks: a schedule needs at least one clock, "
-                "e.g. Schedule(clocks=[IntervalClock(timedelta(hours=1))])"
-            )
         given = {"filters": filters, "or_filters": or_filters, "not_filters": not_filters}
         object.__setattr__(self, "clocks", clock_list)
         for name, items in given.items():
@@ -93,20 +97,21 @@ class Schedule:
 
     @property
     def tz(self) -> ZoneInfo:
-        """The first clock's zone; naive ``after`` values are wall-clock times in it."""
-        return self.clocks[0].tz
+        """The first clock's zone (UTC without clocks); naive ``after`` values are wall-clock
+        times in it."""
+        return self.clocks[0].tz if self.clocks else UTC_ZONE
 
     @property
     def start_date(self) -> datetime | None:
         """The earliest start over the clocks, or ``None`` if a clock has no start."""
         starts = [c.start_date for c in self.clocks]
-        return None if None in starts else min((s for s in starts if s), key=instant)
+        return None if None in starts else min((s for s in starts if s), key=instant, default=None)
 
     @property
     def end_date(self) -> datetime | None:
         """The latest end over the clocks, or ``None`` if a clock never ends."""
         ends = [c.end_date for c in self.clocks]
-        return None if None in ends else max((e for e in ends if e), key=instant)
+        return None if None in ends else max((e for e in ends if e), key=instant, default=None)
 
     # ----------------------------------------------------------------------------- next times
 
@@ -128,7 +133,10 @@ class Schedule:
     def next(
         self, n: int, after: datetime | None = None, return_events: bool = False
     ) -> list[datetime] | list[ClockEvent]:
-        """The next ``n`` fire times strictly after ``after``, in increasing order.
+        """The next ``n`` fire times strictly after ``after``, in time order.
+
+        An instant appears more than once only when clocks fire then with different parameter
+        defaults or labels (one run each); ``return_events=True`` tells them apart.
 
         Args:
             n: how many times at most (fewer when the clocks end or the scan limit is hit).
@@ -145,9 +153,11 @@ class Schedule:
         events = list(islice(self.events(to_zone(start, self.tz)), n))
         return events if return_events else [event.start_time for event in events]
 
-    def events(self, after: datetime) -> Iterator[ClockEvent]:
-        """All events strictly after ``after``, lazily: the pipeline behind :meth:`next`."""
-        after = to_zone(check_datetime(after, "after"), self.tz)
+    def events(self, after: datetime | None = None) -> Iterator[ClockEvent]:
+        """All events strictly after ``after`` (default: now), lazily: the pipeline behind
+        :meth:`next`."""
+        start = datetime.now(UTC) if after is None else check_datetime(after, "after")
+        after = to_zone(start, self.tz)
         low, high = self._adjustment_bounds()
         # Look back far enough to catch events that adjustments move past `after`.
         try:
@@ -212,6 +222,8 @@ class Schedule:
 
     def describe(self) -> str:
         """The schedule in plain English, e.g. ``every 5 minutes, only on weekdays``."""
+        if not self.clocks:
+            return "never (no clocks)"
         text = "; ".join(clock.describe() for clock in self.clocks)
         if self.filters:
             text += ", only " + " and ".join(f.describe() for f in self.filters)
@@ -232,7 +244,7 @@ class Schedule:
             for name in ("clocks", "filters", "or_filters", "not_filters", "adjustments")
             if getattr(self, name)
         }
-        return codec.call_repr("Schedule", [], parts)
+        return codec.call_repr("Schedule", [], parts or {"clocks": "[]"})
 
     # ---------------------------------------------------------------------------- serialising
 
@@ -324,6 +336,20 @@ def CronSchedule(
     return Schedule([CronClock(cron, start_date, end_date, day_or=day_or, tz=tz)])
 
 
+def RRuleSchedule(
+    rrule: du.rrule | str,
+    start_date: datetime | None = None,
+    end_date: datetime | None = None,
+    tz: str | tzinfo | None = None,
+) -> Schedule:
+    """A schedule with one :class:`RRuleClock`, as in Prefect 1 (``RRuleSchedule(rrule_obj)``).
+
+    >>> RRuleSchedule("DTSTART:20260105T090000\\nRRULE:FREQ=WEEKLY;BYDAY=MO")
+    RRuleSchedule('DTSTART:20260105T090000\\nRRULE:FREQ=WEEKLY;BYDAY=MO')
+    """
+    return Schedule([RRuleClock(rrule, start_date, end_date, tz=tz)])
+
+
 # ----------------------------------------------------------------------------------- helpers
 
 
@@ -344,30 +370,36 @@ def _checked(items: Iterable[_T] | None, kind: type, name: str, example: str) ->
 
 
 def _merge_unique(streams: Iterable[Iterator[ClockEvent]]) -> Iterator[ClockEvent]:
-    """Events of all streams in time order; of events at the same instant, the first stream's."""
-    last: datetime | None = None
-    for event in heapq.merge(*streams, key=lambda e: instant(e.start_time)):
-        moment = instant(event.start_time)
-        if moment != last:
-            last = moment
-            yield event
+    """Events of all streams in time order (ties in stream order), equal events once."""
+    return _forward(heapq.merge(*streams, key=lambda e: instant(e.start_time)), None)
 
 
 def _increasing(events: Iterator[ClockEvent], after: datetime) -> Iterator[ClockEvent]:
-    """Drop events at or before ``after`` or the previous event: the output strictly increases."""
-    last = instant(after)
+    """Drop events at or before ``after``, before the previous event, or equal to an event
+    already given at the same instant: the output never goes back and never repeats an event."""
+    return _forward(events, instant(after))
+
+
+def _forward(events: Iterator[ClockEvent], after: datetime | None) -> Iterator[ClockEvent]:
+    last = after
+    at_last: list[ClockEvent] = []  # the distinct events given at instant `last`
     for event in events:
         moment = instant(event.start_time)
-        if moment > last:
-            last = moment
+        if last is None or moment > last:
+            last, at_last = moment, [event]
+            yield event
+        elif moment == last and at_last and event not in at_last:
+            at_last.append(event)
             yield event
 
 
 def _factory_repr(schedule: Schedule) -> str | None:
     """``IntervalSchedule(...)``/``CronSchedule(...)`` for a schedule a factory could build."""
     extras = (schedule.filters, schedule.or_filters, schedule.not_filters, schedule.adjustments)
+    if len(schedule.clocks) != 1 or any(extras):
+        return None
     clock = schedule.clocks[0]
-    if len(schedule.clocks) > 1 or any(extras) or clock.parameter_defaults or clock.labels:
+    if clock.parameter_defaults or clock.labels:
         return None
     start = codec.optional_wall_repr(clock.start_date)
     end = codec.optional_wall_repr(clock.end_date)
@@ -380,4 +412,7 @@ def _factory_repr(schedule: Schedule) -> str | None:
         day_or = None if clock.day_or else "False"
         kwargs = {"start_date": start, "end_date": end, "day_or": day_or, "tz": tz}
         return codec.call_repr("CronSchedule", [repr(clock.cron)], kwargs)
+    if isinstance(clock, RRuleClock):
+        kwargs = {"start_date": start, "end_date": end, "tz": tz}
+        return codec.call_repr("RRuleSchedule", [repr(clock.rule_text)], kwargs)
     return None

@@ -18,7 +18,7 @@ from typing import Any
 from tideflow.errors import ScheduleError
 from tideflow.schedules import codec
 from tideflow.schedules.base import Filter
-from tideflow.schedules.zones import UTC_ZONE, check_datetime, instant, localize
+from tideflow.schedules.zones import UTC_ZONE, check_datetime, instant, localize, plain
 
 
 @dataclass(frozen=True, repr=False)
@@ -32,6 +32,7 @@ class AtTime(Filter):
         _check_time("at_time", "time", self.at)
 
     def __call__(self, dt: datetime) -> bool:
+        dt = plain(dt)
         return dt.time() == self.at
 
     def describe(self) -> str:
@@ -57,6 +58,7 @@ class BetweenTimes(Filter):
         _check_time("between_times", "end", self.end)
 
     def __call__(self, dt: datetime) -> bool:
+        dt = plain(dt)
         return in_range(self.start, dt.time(), self.end)
 
     def describe(self) -> str:
@@ -80,6 +82,7 @@ class OnDatetime(Filter):
         object.__setattr__(self, "dt", _normalize_datetime("on_datetime", "dt", self.dt))
 
     def __call__(self, dt: datetime) -> bool:
+        dt = plain(dt)
         return instant(_placed(self.dt, dt)) == instant(dt)
 
     def describe(self) -> str:
@@ -112,6 +115,7 @@ class BetweenDatetimes(Filter):
         object.__setattr__(self, "end", end)
 
     def __call__(self, dt: datetime) -> bool:
+        dt = plain(dt)
         return instant(_placed(self.start, dt)) <= instant(dt) <= instant(_placed(self.end, dt))
 
     def describe(self) -> str:

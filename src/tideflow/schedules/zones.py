@@ -10,6 +10,11 @@ wall-clock times in that zone, placed with :func:`localize`:
 * an ambiguous wall-clock time (it happens twice when clocks fall back) is the first occurrence,
   unless the datetime carries ``fold=1`` (PEP 495), which picks the second.
 
+Datetime subclasses (pendulum's ``DateTime``, whose arithmetic follows the wall clock and whose
+zones are pendulum objects) are accepted wherever a datetime is and turned into plain datetimes
+with a ``ZoneInfo`` once, at the boundary, by :func:`plain` (through :func:`check_datetime`), so
+nothing inside the schedule code ever does pendulum arithmetic.
+
 Aware datetimes in one zone compare by their wall-clock fields and ignore ``fold`` (so the two
 02:30s of a fall-back night compare equal), which is why schedule code compares instants through
 :func:`instant` (UTC) and never compares zone-local datetimes directly.
@@ -17,7 +22,7 @@ Aware datetimes in one zone compare by their wall-clock fields and ignore ``fold
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tideflow.errors import ScheduleError
@@ -120,15 +125,59 @@ def _end_of_gap(naive: datetime, zone: tzinfo) -> datetime:
 
 def to_zone(dt: datetime, zone: ZoneInfo) -> datetime:
     """``dt`` in ``zone``: naive datetimes are wall-clock times there, aware ones are converted."""
+    dt = plain(dt)
     if dt.tzinfo is None:
         return localize(dt, zone)
     return dt.astimezone(zone)
 
 
 def check_datetime(value: object, argument: str) -> datetime:
-    """``value`` if it is a datetime, else a ``ScheduleError`` naming ``argument``."""
+    """``value`` as a plain datetime (see :func:`plain`), else a ``ScheduleError`` naming
+    ``argument``."""
     if not isinstance(value, datetime):
         raise ScheduleError(
             f"{argument}: expected a datetime, got {value!r} ({type(value).__name__})"
         )
-    return value
+    return plain(value)
+
+
+def plain(dt: datetime) -> datetime:
+    """``dt`` as a plain :class:`datetime.datetime` with a standard-library zone.
+
+    An aware subclass such as ``pendulum.DateTime`` keeps its instant (pendulum's own ``fold``
+    convention included), in the ``ZoneInfo`` of the same name (a fixed offset becomes a
+    ``datetime.timezone``); a naive one keeps its wall-clock fields, with ``fold=0`` (the first
+    occurrence of an ambiguous time, Tideflow's rule). Plain datetimes with standard zones are
+    returned as they are.
+    """
+    zone = dt.tzinfo
+    if type(dt) is datetime and (zone is None or type(zone) in (ZoneInfo, timezone)):
+        return dt
+    fields = (dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second, dt.microsecond)
+    if zone is None:
+        return datetime(*fields, fold=dt.fold if type(dt) is datetime else 0)
+    offset = dt.utcoffset()
+    if offset is None:
+        raise ScheduleError(f"time zone {zone!r} gives no UTC offset for {dt!r}")
+    moment = datetime(*fields, tzinfo=UTC) - offset
+    return moment.astimezone(_plain_zone(zone, offset))
+
+
+def _plain_zone(zone: tzinfo, offset: timedelta) -> tzinfo:
+    if type(zone) in (ZoneInfo, timezone):
+        return zone
+    key = getattr(zone, "key", None) or getattr(zone, "name", None) or _dateutil_key(zone)
+    if isinstance(key, str) and (isinstance(zone, ZoneInfo) or "/" in key):
+        try:  # a named zone of another library (pendulum's Timezone is a ZoneInfo)
+            return ZoneInfo(key)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return UTC if offset == timedelta(0) else timezone(offset)
+
+
+def _dateutil_key(zone: tzinfo) -> str | None:
+    """The IANA name of a ``dateutil.tz.gettz`` zone, read from the file it was loaded from."""
+    filename = getattr(zone, "_filename", None)
+    if not isinstance(filename, str):
+        return None
+    return filename.rpartition("zoneinfo/")[2] or None

@@ -49,6 +49,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from types import FrameType
+from typing import Any
 
 from tideflow import actions, lifecycle
 from tideflow.clock import SYSTEM_CLOCK, Clock
@@ -218,7 +219,7 @@ class Service:
         for action in plan(now, deployments, histories, unready):
             deployment = by_name[action.deployment]
             if isinstance(action, Create):
-                run = self._create(deployment, action.scheduled_time)
+                run = self._create(deployment, action.scheduled_time, action.parameters)
                 if run is not None:
                     created.setdefault(deployment.name, []).append(run)
                 newest[deployment.name] = max(
@@ -238,10 +239,12 @@ class Service:
             self.store.advance_deployment(name, when)
         return created
 
-    def _create(self, deployment: Deployment, scheduled: datetime) -> FlowRunRecord | None:
-        """The run created for the slot; None when the slot has one already (another service
-        instance, or a backfill, made it: it runs once)."""
-        run = actions.new_run(deployment, scheduled)
+    def _create(
+        self, deployment: Deployment, scheduled: datetime, parameters: Mapping[str, Any]
+    ) -> FlowRunRecord | None:
+        """The run created for the slot, with its clock's parameters; None when the slot has one
+        already (another service instance, or a backfill, made it: it runs once)."""
+        run = actions.new_run(deployment, scheduled, parameters=parameters)
         try:
             self.store.create_flow_run(run)
         except DuplicateRunError:
