@@ -53,6 +53,8 @@ class Flow:
         reference_tasks: the tasks whose states decide the run's state (default: terminal tasks).
         state_handlers: ``fn(flow, old_state, new_state) -> State | None`` for the flow run.
         on_failure: ``fn(flow, state)`` called when a run fails.
+        result: a :class:`~tideflow.engine.results.Result` every task's value is written
+            through, unless the task has its own ``result`` or ``checkpoint=False``.
     """
 
     def __init__(
@@ -65,6 +67,7 @@ class Flow:
         reference_tasks: Iterable[Task] | None = None,
         state_handlers: Sequence[FlowStateHandler] | None = None,
         on_failure: Callable[[Flow, State], None] | None = None,
+        result: Any = None,
     ) -> None:
         if not isinstance(name, str) or not name.strip():
             raise FlowDefinitionError(f"a Flow needs a non-empty name, got {name!r}")
@@ -73,6 +76,7 @@ class Flow:
         self.executor = executor
         self.state_handlers: list[FlowStateHandler] = list(state_handlers or ())
         self.on_failure = on_failure
+        self.result = result
         self.graph = Graph(name)
         self.constants: dict[Task, dict[str, Any]] = {}
         self._tasks: dict[str, Task] = {}
@@ -315,7 +319,9 @@ class Flow:
 
     def copy(self) -> Flow:
         """A new flow with the same tasks, edges, constants and settings."""
-        new = Flow(self.name, self.schedule, self.executor, on_failure=self.on_failure)
+        new = Flow(
+            self.name, self.schedule, self.executor, on_failure=self.on_failure, result=self.result
+        )
         new.state_handlers = list(self.state_handlers)
         new.graph = Graph.from_dict(self.graph.to_dict())
         new._tasks = dict(self._tasks)

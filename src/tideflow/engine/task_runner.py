@@ -29,6 +29,7 @@ from typing import Any
 
 from tideflow.context import use_context
 from tideflow.engine.logs import stdout_to, task_logger
+from tideflow.engine.persistence import Persistence, uses_persistence
 from tideflow.engine.timeouts import TaskTimeout, call_with_timeout
 from tideflow.graph import Edge
 from tideflow.results import collect_outputs
@@ -88,8 +89,14 @@ def run_task(call: TaskCall, now: Now = utcnow, live: Live | None = None) -> lis
         logger=logger,
     )
     history = _History(task, call.state)
+    # Targets, cache and results (engine/persistence.py): one check when none is used.
+    kept = Persistence(call, ctx, now, logger) if uses_persistence(task, ctx) else None
     with use_context(ctx):
-        early = upstream_verdict(task, call.upstream_states) if call.run_count == 1 else None
+        early = None
+        if call.run_count == 1:
+            early = kept.from_target() if kept is not None else None
+            early = early or upstream_verdict(task, call.upstream_states)
+            early = early or (kept.from_cache() if kept is not None else None)
         if early is not None:
             history.move(early)
             return history.states
@@ -98,6 +105,8 @@ def run_task(call: TaskCall, now: Now = utcnow, live: Live | None = None) -> lis
             live(history.state)
         with collect_outputs() as outputs:
             final = _execute(call, logger, now)
+        if kept is not None and type(final) is Success:
+            final = kept.after_success(final)
         history.move(final)
         if outputs:
             # Metrics and artifacts travel with the attempt's final state, so they reach the
