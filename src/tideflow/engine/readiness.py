@@ -93,9 +93,8 @@ class Readiness:
                 ready.given[key] = state
             else:
                 ready.states[key] = state
-        for key, count in waiting.items():
-            if count == 0:
-                ready._unblocked(key)
+        for key in [k for k, count in waiting.items() if count == 0]:
+            ready._unblocked(key)  # (a given state may unblock later keys: listed first)
         return ready
 
     # -- which upstream event unblocks a downstream task ------------------------------------
