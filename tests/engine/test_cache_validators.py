@@ -23,7 +23,10 @@ NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 def cached(expires_in: float = 60, **kw: object) -> Cached:
     return Cached(
-        "c", 1, cached_result_expiration=NOW + timedelta(seconds=expires_in), **kw  # type: ignore[arg-type]
+        "c",
+        1,
+        cached_result_expiration=NOW + timedelta(seconds=expires_in),
+        **kw,  # type: ignore[arg-type]
     )
 
 

@@ -32,6 +32,12 @@ class Calls:
         self.counts[name] = self.counts.get(name, 0) + 1
 
 
+@pytest.fixture
+def home(_isolated_home: Path) -> Path:
+    """This test's TIDEFLOW_HOME."""
+    return _isolated_home
+
+
 def states(run: State) -> dict[str, State]:
     return {t.name: s for t, s in run.result.items()}
 
@@ -52,12 +58,16 @@ def test_a_cached_task_runs_once_within_cache_for_and_again_after_it(
     with Flow("caching") as flow:
         load()
     first = states(flow.run(clock=fake_clock))["load"]
-    assert isinstance(first, Cached) and first.result == 42
-    assert first.message is not None and first.message.startswith("Result cached until")
+    assert isinstance(first, Cached)
+    assert first.result == 42
+    assert first.message is not None
+    assert first.message.startswith("Result cached until")
     fake_clock.advance(timedelta(minutes=9))
     hit = states(flow.run(clock=fake_clock))["load"]
-    assert isinstance(hit, Cached) and hit.result == 42
-    assert hit.message is not None and hit.message.startswith("Cache hit")
+    assert isinstance(hit, Cached)
+    assert hit.result == 42
+    assert hit.message is not None
+    assert hit.message.startswith("Cache hit")
     assert calls.counts == {"load": 1}
     fake_clock.advance(timedelta(minutes=2))
     flow.run(clock=fake_clock)
@@ -111,7 +121,7 @@ def test_a_cache_key_is_shared_across_flows_and_the_default_key_is_per_flow(call
 
 
 def test_a_corrupt_cache_entry_is_a_warning_naming_it_and_the_task_runs(
-    calls: Calls, _isolated_home: Path, caplog: pytest.LogCaptureFixture
+    calls: Calls, home: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     @task(cache_for=timedelta(hours=1))
     def load() -> int:
@@ -121,18 +131,20 @@ def test_a_corrupt_cache_entry_is_a_warning_naming_it_and_the_task_runs(
     with Flow("corrupt") as flow:
         load()
     flow.run()
-    [entry] = (_isolated_home / "cache").rglob("*.entry")
+    [entry] = (home / "cache").rglob("*.entry")
     entry.write_bytes(b"tideflow-cache 1\n garbage")
     with caplog.at_level(logging.WARNING, logger="tideflow.cache"):
         run = flow.run()
-    assert run.is_successful() and states(run)["load"].result == 7
+    assert run.is_successful()
+    assert states(run)["load"].result == 7
     assert calls.counts == {"load": 2}
-    assert str(entry) in caplog.text and "cannot be read" in caplog.text
+    assert str(entry) in caplog.text
+    assert "cannot be read" in caplog.text
     assert states(flow.run())["load"].result == 7  # the fresh entry is used
     assert calls.counts == {"load": 2}
 
 
-def test_a_cached_result_is_reused_by_another_process(tmp_path: Path, _isolated_home: Path) -> None:
+def test_a_cached_result_is_reused_by_another_process(tmp_path: Path, home: Path) -> None:
     script = tmp_path / "cached_flow.py"
     script.write_text(
         textwrap.dedent(
@@ -150,7 +162,8 @@ def test_a_cached_result_is_reused_by_another_process(tmp_path: Path, _isolated_
             with Flow("cross-process") as flow:
                 expensive()
             state = flow.run()
-            print(list(state.result.values())[0].result, type(list(state.result.values())[0]).__name__)
+            [only] = state.result.values()
+            print(only.result, type(only).__name__)
             """
         )
     )
@@ -165,7 +178,7 @@ def test_a_cached_result_is_reused_by_another_process(tmp_path: Path, _isolated_
 
 
 def test_a_target_skips_the_task_until_the_inputs_of_its_template_change(
-    calls: Calls, _isolated_home: Path
+    calls: Calls, home: Path
 ) -> None:
     @task(target="{flow_name}/{task_name}-{today}-{x}.pkl")
     def report(x: int) -> str:
@@ -175,13 +188,16 @@ def test_a_target_skips_the_task_until_the_inputs_of_its_template_change(
     with Flow("reports") as flow:
         report(Parameter("x"))
     first = states(flow.run(x=1))["report"]
-    assert type(first) is Success and first.result == "report 1"
+    assert type(first) is Success
+    assert first.result == "report 1"
     again = states(flow.run(x=1))["report"]
-    assert isinstance(again, Cached) and again.result == "report 1"
+    assert isinstance(again, Cached)
+    assert again.result == "report 1"
     assert states(flow.run(x=2))["report"].result == "report 2"
     assert calls.counts == {"report(1)": 1, "report(2)": 1}
-    files = sorted(p.name for p in (_isolated_home / "results" / "reports").iterdir())
-    assert len(files) == 2 and all(f.startswith("report-") for f in files)
+    files = sorted(p.name for p in (home / "results" / "reports").iterdir())
+    assert len(files) == 2
+    assert all(f.startswith("report-") for f in files)
 
 
 def test_a_callable_target_is_called_with_the_same_names(calls: Calls, tmp_path: Path) -> None:
@@ -222,7 +238,8 @@ def test_a_target_is_checked_before_the_trigger(calls: Calls, tmp_path: Path) ->
     assert states(flow.run(fail=False))["use"].result == 20
     later = states(flow.run(fail=True))
     assert isinstance(later["source"], Failed)
-    assert isinstance(later["derived"], Cached) and later["use"].result == 20
+    assert isinstance(later["derived"], Cached)
+    assert later["use"].result == 20
     assert calls.counts == {"derived": 1}
 
 
@@ -235,7 +252,8 @@ def test_a_target_naming_an_unknown_value_fails_the_task_saying_which(tmp_path: 
         t()
     state = states(flow.run())["t"]
     assert isinstance(state, Failed)
-    assert "names {dayy}" in (state.message or "") and "today" in (state.message or "")
+    assert "names {dayy}" in (state.message or "")
+    assert "today" in (state.message or "")
 
 
 def test_a_flow_result_writes_every_task_value_unless_checkpoint_is_false(tmp_path: Path) -> None:
@@ -271,7 +289,8 @@ def test_a_result_that_cannot_be_written_is_a_warning_and_the_task_still_succeed
     with caplog.at_level(logging.WARNING):
         run = flow.run()
     assert run.is_successful()
-    assert "its result was not written" in caplog.text and "JSON values only" in caplog.text
+    assert "its result was not written" in caplog.text
+    assert "JSON values only" in caplog.text
 
 
 def test_given_task_states_are_not_run_and_feed_their_results_downstream(calls: Calls) -> None:
@@ -313,7 +332,7 @@ def test_a_finished_flow_state_is_returned_without_running(calls: Calls) -> None
 def test_task_states_must_be_states() -> None:
     with Flow("bad") as flow:
         t = task(lambda: 1, name="t")()
-    with pytest.raises(TypeError, match="must be a tideflow.states State"):
+    with pytest.raises(TypeError, match=r"must be a tideflow\.states State"):
         flow.run(task_states={t: 1})
 
 

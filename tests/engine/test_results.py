@@ -12,6 +12,12 @@ from tideflow.engine.results import LocalResult, PrefectResult, Result, ResultEr
 from tideflow.engine.serializers import JSONSerializer, PickleSerializer
 
 
+@pytest.fixture
+def home(_isolated_home: Path) -> Path:
+    """This test's TIDEFLOW_HOME."""
+    return _isolated_home
+
+
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
@@ -45,10 +51,10 @@ def test_a_local_result_pickles_functions_by_value(tmp_path: Path) -> None:
     assert result.read("fn.pkl").value(2) == 6
 
 
-def test_the_default_directory_is_under_tideflow_home(_isolated_home: Path) -> None:
+def test_the_default_directory_is_under_tideflow_home(home: Path) -> None:
     result = LocalResult(location="a.pkl")
     result.write(1)
-    assert (_isolated_home / "results" / "a.pkl").is_file()
+    assert (home / "results" / "a.pkl").is_file()
 
 
 def test_a_location_naming_an_unknown_value_says_which_and_what_is_known(tmp_path: Path) -> None:
@@ -75,7 +81,7 @@ def test_a_prefect_result_keeps_json_as_its_location() -> None:
     assert written.location == '{"n": 3}'
     assert PrefectResult().exists(written.location)
     assert PrefectResult().read(written.location).value == {"n": 3}
-    with pytest.raises(ResultError, match="keeps JSON values only.*LocalResult"):
+    with pytest.raises(ResultError, match=r"keeps JSON values only.*LocalResult"):
         PrefectResult().write(object())
 
 
