@@ -7,7 +7,8 @@
 value, so the engine does not run it. A task runs again when:
 
 - it did not succeed (failed, trigger failed, cancelled, never ran; a mapped task with a child
-  that did not succeed), or
+  that did not succeed, or from an attempt that crashed or was cancelled, which may have left
+  children unstarted), or
 - it is downstream of a task that runs again (its inputs may change), or
 - a task that runs again needs its value and the value cannot be read back (nothing was kept,
   the file is gone or unreadable).
@@ -26,6 +27,7 @@ from typing import Any
 from tideflow.engine.persistence import LOCATION_ARTIFACT
 from tideflow.engine.results import LocalResult
 from tideflow.flow import Flow
+from tideflow.lifecycle import FINAL
 from tideflow.parameter import Parameter
 from tideflow.states import Mapped, State, Success, state_from_name
 from tideflow.store.base import RunStore
@@ -75,18 +77,24 @@ def resume_states(flow: Flow, store: RunStore, run_id: str) -> Resumed:
     for key, index in last:
         if index is not None:
             children.setdefault(key, []).append(index)
+    # A mapped task's own (parent) state is not recorded, only its children's. After an attempt
+    # that was cut short (crashed, cancelled), children that never started have no rows at all,
+    # so a mapped task is restored only from an attempt that ended by itself.
+    whole = _ended_by_itself(store, run_id)
 
     graph = flow.graph
     order = graph.toposort()
     params = {k for k in order if isinstance(flow.task(k), Parameter)}
 
     def succeeded(key: str) -> bool:
-        state = last.get((key, None))
-        if state not in _SUCCESS:
-            return False
-        if state == "Mapped":
-            return all(last.get((key, i)) in _SUCCESS for i in children.get(key, []))
-        return True
+        if key in children:
+            indexes = sorted(children[key])
+            return (
+                whole
+                and indexes == list(range(len(indexes)))
+                and all(last[(key, i)] in _SUCCESS for i in indexes)
+            )
+        return last.get((key, None)) in _SUCCESS
 
     reader = _Reader(flow, kept, locations)
     rerun = {k for k in order if k not in params and not succeeded(k)}
@@ -101,7 +109,9 @@ def resume_states(flow: Flow, store: RunStore, run_id: str) -> Resumed:
             for edge in graph.upstream_edges(key):
                 up = edge.upstream
                 carries = edge.key is not None or edge.mapped or edge.flattened
-                if carries and up not in rerun and up not in params and not reader.known(up, last):
+                if not carries or up in rerun or up in params:
+                    continue
+                if not reader.known(up, last, children):
                     rerun.add(up)
         if len(rerun) == before:
             break
@@ -120,7 +130,7 @@ def resume_states(flow: Flow, store: RunStore, run_id: str) -> Resumed:
     return resumed
 
 
-_SUCCESS = frozenset({"Success", "Cached", "Skipped", "Mapped"})
+_SUCCESS = frozenset({"Success", "Cached", "Skipped"})
 
 
 class _Reader:
@@ -148,27 +158,39 @@ class _Reader:
         result = task.result or getattr(self.flow, "result", None)
         return result if result is not None else LocalResult(validate_dir=False)
 
-    def known(self, key: str, last: dict[Unit, str]) -> bool:
+    def known(self, key: str, last: dict[Unit, str], children: dict[str, list[int]]) -> bool:
+        if key in children:
+            return all(
+                last[(key, i)] == "Skipped" or self.value((key, i))[0] for i in children[key]
+            )
         if last.get((key, None)) == "Skipped":
             return True
-        if last.get((key, None)) == "Mapped":
-            indexes = sorted(i for (k, i) in last if k == key and i is not None)
-            return all(last[(key, i)] == "Skipped" or self.value((key, i))[0] for i in indexes)
         return self.value((key, None))[0]
 
     def state(
         self, key: str, last: dict[Unit, str], children: dict[str, list[int]], needed: bool
     ) -> State:
         message = "Restored from an earlier attempt of this run."
-        name = last[(key, None)]
-        if name == "Mapped":
+        if key in children:
             states = []
             for i in sorted(children.get(key, [])):
                 value = self.value((key, i))[1] if needed else None
                 states.append(_restored(last[(key, i)], message, value))
             return Mapped(message, [s.result for s in states], map_states=states)
+        name = last[(key, None)]
         value = self.value((key, None))[1] if needed and name != "Skipped" else None
         return _restored(name, message, value)
+
+
+def _ended_by_itself(store: RunStore, run_id: str) -> bool:
+    """Whether the latest attempt of run ``run_id`` that ended did not crash nor was cancelled."""
+    ended = [
+        e.name for e in store.events(kinds=["flow_run"], flow_run_id=run_id) if e.name in FINAL
+    ]
+    return not ended or ended[-1] not in _CUT_SHORT
+
+
+_CUT_SHORT = frozenset({"Crashed", "Cancelled"})
 
 
 def _restored(name: str, message: str, value: Any) -> State:
