@@ -23,6 +23,7 @@ are kept in memory while their file is unchanged, so a hit costs a directory sca
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -56,7 +57,7 @@ def cache_key_for(cache_key: str | None, flow_name: str, task_key: str, index: i
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
-    path: Path
+    path: str
     fingerprint: str
     expires_ms: int
 
@@ -67,12 +68,20 @@ class CacheStore:
     # Entries read in this process: path -> (mtime_ns, size, state).
     _memo: ClassVar[dict[str, tuple[int, int, Cached]]] = {}
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    _folders: ClassVar[dict[str, str]] = {}  # key -> its folder's name
 
-    def folder(self, key: str) -> Path:
-        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-        return self.root / f"{_UNSAFE.sub('_', key)[:60]}-{digest}"
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = os.fspath(root)
+
+    def folder(self, key: str) -> str:
+        name = self._folders.get(key)
+        if name is None:
+            digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+            name = f"{_UNSAFE.sub('_', key)[:60]}-{digest}"
+            if len(self._folders) >= _MEMO_LIMIT:
+                self._folders.clear()
+            self._folders[key] = name
+        return os.path.join(self.root, name)
 
     def candidates(self, key: str, now: datetime) -> list[Cached]:
         """The unexpired entries of ``key``, newest expiry first."""
@@ -86,7 +95,8 @@ class CacheStore:
             return []
         limit = _ms(now)
         entries = [e for e in (_parse(folder, n) for n in names) if e and e.expires_ms > limit]
-        entries.sort(key=lambda e: e.expires_ms, reverse=True)
+        if len(entries) > 1:
+            entries.sort(key=lambda e: e.expires_ms, reverse=True)
         found = []
         for entry in entries:
             state = self._load(entry.path)
@@ -94,19 +104,20 @@ class CacheStore:
                 found.append(state)
         return found
 
-    def _load(self, path: Path) -> Cached | None:
+    def _load(self, path: str) -> Cached | None:
         try:
-            stat = path.stat()
+            stat = os.stat(path)
         except FileNotFoundError:  # another process replaced it meanwhile
             return None
         except OSError as exc:
             log.warning("Cannot read the cache entry %s (%s); running the task", path, exc)
             return None
-        memo = self._memo.get(str(path))
+        memo = self._memo.get(path)
         if memo is not None and memo[0] == stat.st_mtime_ns and memo[1] == stat.st_size:
             return memo[2]
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as file:
+                data = file.read()
             if not data.startswith(MAGIC):
                 raise ValueError("it is not a Tideflow cache entry")
             fields = cloudpickle.loads(data[len(MAGIC) :])
@@ -127,14 +138,14 @@ class CacheStore:
                 type(exc).__name__,
                 exc,
             )
-            path.unlink(missing_ok=True)
+            _unlink(path)
             return None
         if len(self._memo) >= _MEMO_LIMIT:
             self._memo.clear()
-        self._memo[str(path)] = (stat.st_mtime_ns, stat.st_size, state)
+        self._memo[path] = (stat.st_mtime_ns, stat.st_size, state)
         return state
 
-    def put(self, key: str, state: Cached, now: datetime, *, keep_inputs: bool) -> Path | None:
+    def put(self, key: str, state: Cached, now: datetime, *, keep_inputs: bool) -> str | None:
         """Keep ``state`` under ``key``; its file, or None (with a warning) if it cannot be."""
         folder = self.folder(key)
         inputs = state.cached_inputs if keep_inputs else None
@@ -161,16 +172,16 @@ class CacheStore:
             return None
         expiration = state.cached_result_expiration
         expires_ms = _ms(expiration) if expiration is not None else 10**13 - 1
-        path = folder / f"{fingerprint}-{expires_ms:013d}.entry"
+        path = os.path.join(folder, f"{fingerprint}-{expires_ms:013d}.entry")
         try:
             self._prune(folder, fingerprint, _ms(now))
-            write_private(path, MAGIC + blob)
+            write_private(Path(path), MAGIC + blob)
         except Exception as exc:
             log.warning("Cannot write the cache entry %s (%s); the run goes on", path, exc)
             return None
         return path
 
-    def _prune(self, folder: Path, fingerprint: str, now_ms: int) -> None:
+    def _prune(self, folder: str, fingerprint: str, now_ms: int) -> None:
         try:
             names = os.listdir(folder)
         except FileNotFoundError:
@@ -180,22 +191,27 @@ class CacheStore:
             if entry is None:
                 continue
             if entry.fingerprint == fingerprint or entry.expires_ms <= now_ms:
-                entry.path.unlink(missing_ok=True)
+                _unlink(entry.path)
             else:
                 kept.append(entry)
         kept.sort(key=lambda e: e.expires_ms)
         for entry in kept[: max(len(kept) - MAX_ENTRIES + 1, 0)]:
-            entry.path.unlink(missing_ok=True)
+            _unlink(entry.path)
 
 
-def _parse(folder: Path, name: str) -> _Entry | None:
+def _unlink(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def _parse(folder: str, name: str) -> _Entry | None:
     stem, dot, suffix = name.rpartition(".")
     if not dot or suffix != "entry":
         return None
     fingerprint, _, expires = stem.rpartition("-")
     if not fingerprint or not expires.isdigit():
         return None
-    return _Entry(folder / name, fingerprint, int(expires))
+    return _Entry(os.path.join(folder, name), fingerprint, int(expires))
 
 
 def _ms(when: datetime) -> int:

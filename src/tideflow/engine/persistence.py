@@ -29,11 +29,13 @@ that cannot be read, is a warning naming the file, and the task runs (or keeps i
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from tideflow.context import context
 from tideflow.engine.cache import CacheStore, cache_key_for
 from tideflow.engine.cache_validators import clock, duration_only, uses_inputs
 from tideflow.engine.results import HOME_KEY, LocalResult, ResultError, format_location, home
@@ -163,7 +165,7 @@ class Persistence:
         if task.cache_for is None:
             return None
         validator = task.cache_validator or duration_only
-        store = CacheStore(home() / "cache")
+        store = CacheStore(_cache_root())
         key = self._cache_key()
         inputs = call.inputs
         parameters = self.ctx.get("parameters", {})
@@ -182,10 +184,9 @@ class Persistence:
                     return None
                 if accepted:
                     expiry = candidate.cached_result_expiration
-                    until = f", valid until {expiry:%Y-%m-%d %H:%M:%S %Z}" if expiry else ""
                     return Cached(
-                        f"Cache hit: result from {candidate.timestamp:%Y-%m-%d %H:%M:%S %Z}"
-                        f"{until}.",
+                        f"Cache hit: the result of {_when(candidate.timestamp)}, valid until "
+                        f"{_when(expiry)}.",
                         candidate.result,
                         cached_inputs=candidate.cached_inputs,
                         cached_parameters=candidate.cached_parameters,
@@ -210,7 +211,7 @@ class Persistence:
         if task.cache_for is not None:
             expires = state.timestamp + task.cache_for
             out = Cached(
-                f"Result cached until {expires:%Y-%m-%d %H:%M:%S %Z}.",
+                f"Result cached until {_when(expires)}.",
                 value,
                 cached_parameters=dict(self.ctx.get("parameters", {})),
                 cached_result_expiration=expires,
@@ -218,7 +219,7 @@ class Persistence:
                 context=state.context,
             )
             out.cached_inputs = dict(self.call.inputs)
-            CacheStore(home() / "cache").put(
+            CacheStore(_cache_root()).put(
                 self._cache_key(),
                 out,
                 state.timestamp,
@@ -261,3 +262,12 @@ class Persistence:
         if getattr(self.result, "keeps_value_in_store", False):
             return ("store", None)
         return ("location", location)
+
+
+def _when(moment: datetime | None) -> str:
+    return "forever" if moment is None else moment.isoformat(sep=" ", timespec="seconds")
+
+
+def _cache_root() -> str:
+    given = context.get(HOME_KEY)
+    return os.path.join(given, "cache") if given else str(home() / "cache")
