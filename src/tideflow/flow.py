@@ -57,6 +57,8 @@ class Flow:
             through, unless the task has its own ``result`` or ``checkpoint=False``.
     """
 
+    result: Any = None  # Flow(result=...); also what a flow unpickled from an older version has
+
     def __init__(
         self,
         name: str,

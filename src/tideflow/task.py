@@ -134,6 +134,14 @@ class Task:
         nout: number of results for tuple unpacking (``a, b = split(x)``).
     """
 
+    # Class-level defaults of the caching options: a task unpickled from an older version, or a
+    # subclass that sets up its own attributes, reads as "no caching".
+    cache_for: timedelta | None = None
+    cache_validator: Callable[..., bool] | None = None
+    cache_key: str | None = None
+    result: Any = None
+    target: str | Callable[..., str] | None = None
+
     def __init__(
         self,
         name: str | None = None,

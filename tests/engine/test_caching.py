@@ -20,6 +20,7 @@ from tideflow.engine.cache_validators import all_inputs, all_parameters
 from tideflow.engine.results import LocalResult, PrefectResult
 from tideflow.errors import TaskDefinitionError
 from tideflow.states import Cached, Failed, State, Success, TriggerFailed
+from tideflow.store import MemoryStore
 
 
 class Calls:
@@ -370,3 +371,24 @@ def test_caching_options_can_be_given_per_copy(calls: Calls) -> None:
     flow.run()
     assert calls.counts == {"t": 1}
     assert flow.get_tasks(name="t")[0].cache_for == timedelta(seconds=60)
+
+
+def test_where_a_result_went_is_recorded_with_the_run(tmp_path: Path) -> None:
+    @task(result=LocalResult(dir=tmp_path, location="{task_name}.pkl"))
+    def to_file() -> list[int]:
+        return [1]
+
+    @task(result=PrefectResult())
+    def to_store() -> dict[str, int]:
+        return {"n": 2}
+
+    with Flow("recorded-results") as flow:
+        to_file()
+        to_store()
+    store = MemoryStore()
+    run_id = flow.run(store=store).context["flow_run_id"]
+    rows = {(r.task_key, r.kind, r.name): r.value for r in store.results(run_id)}
+    assert rows == {
+        ("to_file", "artifact", "tideflow.result_location"): str(tmp_path / "to_file.pkl"),
+        ("to_store", "result", "to_store"): {"n": 2},
+    }
