@@ -2,7 +2,8 @@
 
 Thin over :func:`tideflow.actions.cancel` and :func:`tideflow.actions.retry`. A waiting run is
 cancelled at once; a running one is stopped by the service on its host (its whole process tree)
-within a tick. A failed run retried waits for room under its deployment's limits like any run.
+within a tick. A failed run retried waits for room under its deployment's limits like any run;
+with ``--from-failed`` it reruns only its failed branch (see :mod:`tideflow.engine.resume`).
 """
 
 from __future__ import annotations
