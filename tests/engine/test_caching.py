@@ -392,3 +392,21 @@ def test_where_a_result_went_is_recorded_with_the_run(tmp_path: Path) -> None:
         ("to_file", "artifact", "tideflow.result_location"): str(tmp_path / "to_file.pkl"),
         ("to_store", "result", "to_store"): {"n": 2},
     }
+
+
+def test_each_cache_hit_gets_its_own_copy_of_the_value(calls: Calls) -> None:
+    @task(cache_for=timedelta(hours=1))
+    def rows() -> list[int]:
+        calls("rows")
+        return [1, 2]
+
+    @task
+    def append(xs: list[int]) -> list[int]:
+        xs.append(3)  # changes its input in place
+        return xs
+
+    with Flow("mutating") as flow:
+        append(rows())
+    for _ in range(3):
+        assert states(flow.run())["append"].result == [1, 2, 3]
+    assert calls.counts == {"rows": 1}

@@ -17,8 +17,8 @@ keeps at most :data:`MAX_ENTRIES` files.
 
 A file that cannot be read (truncated, written by another version, unpicklable) is reported as a
 warning naming it, deleted, and treated as a miss: the task runs and writes a fresh entry. A cache
-that cannot be written is a warning too; the run goes on. Entries already read in this process
-are kept in memory while their file is unchanged, so a hit costs a directory scan, not an unpickle.
+that cannot be written is a warning too; the run goes on. Every hit unpickles its entry afresh,
+so a run that changes a cached value in place never changes what the next hit gets.
 """
 
 from __future__ import annotations
@@ -65,9 +65,6 @@ class _Entry:
 class CacheStore:
     """The cache under ``root`` (see the module docstring)."""
 
-    # Entries read in this process: path -> (mtime_ns, size, state).
-    _memo: ClassVar[dict[str, tuple[int, int, Cached]]] = {}
-
     _folders: ClassVar[dict[str, str]] = {}  # key -> its folder's name
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
@@ -106,18 +103,14 @@ class CacheStore:
 
     def _load(self, path: str) -> Cached | None:
         try:
-            stat = os.stat(path)
+            with open(path, "rb") as file:
+                data = file.read()
         except FileNotFoundError:  # another process replaced it meanwhile
             return None
         except OSError as exc:
             log.warning("Cannot read the cache entry %s (%s); running the task", path, exc)
             return None
-        memo = self._memo.get(path)
-        if memo is not None and memo[0] == stat.st_mtime_ns and memo[1] == stat.st_size:
-            return memo[2]
         try:
-            with open(path, "rb") as file:
-                data = file.read()
             if not data.startswith(MAGIC):
                 raise ValueError("it is not a Tideflow cache entry")
             fields = cloudpickle.loads(data[len(MAGIC) :])
@@ -129,8 +122,6 @@ class CacheStore:
                 cached_result_expiration=fields["expiration"],
                 timestamp=fields["written"],
             )
-        except FileNotFoundError:
-            return None
         except Exception as exc:
             log.warning(
                 "The cache entry %s cannot be read (%s: %s); it is deleted and the task runs",
@@ -140,9 +131,6 @@ class CacheStore:
             )
             _unlink(path)
             return None
-        if len(self._memo) >= _MEMO_LIMIT:
-            self._memo.clear()
-        self._memo[path] = (stat.st_mtime_ns, stat.st_size, state)
         return state
 
     def put(self, key: str, state: Cached, now: datetime, *, keep_inputs: bool) -> str | None:
