@@ -29,6 +29,7 @@ import json
 import logging
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -78,28 +79,27 @@ class CacheStore:
             if len(self._folders) >= _MEMO_LIMIT:
                 self._folders.clear()
             self._folders[key] = name
-        return os.path.join(self.root, name)
+        return f"{self.root}{os.sep}{name}"
 
-    def candidates(self, key: str, now: datetime) -> list[Cached]:
-        """The unexpired entries of ``key``, newest expiry first."""
+    def candidates(self, key: str, now: datetime) -> Iterator[Cached]:
+        """The unexpired entries of ``key``, newest expiry first, each read when it is reached
+        (a validator that accepts the first one costs one file read)."""
         folder = self.folder(key)
         try:
             names = os.listdir(folder)
         except FileNotFoundError:
-            return []
+            return
         except OSError as exc:
             log.warning("Cannot read the cache folder %s (%s); running the task", folder, exc)
-            return []
+            return
         limit = _ms(now)
         entries = [e for e in (_parse(folder, n) for n in names) if e and e.expires_ms > limit]
         if len(entries) > 1:
             entries.sort(key=lambda e: e.expires_ms, reverse=True)
-        found = []
         for entry in entries:
             state = self._load(entry.path)
             if state is not None:
-                found.append(state)
-        return found
+                yield state
 
     def _load(self, path: str) -> Cached | None:
         try:
@@ -199,7 +199,7 @@ def _parse(folder: str, name: str) -> _Entry | None:
     fingerprint, _, expires = stem.rpartition("-")
     if not fingerprint or not expires.isdigit():
         return None
-    return _Entry(os.path.join(folder, name), fingerprint, int(expires))
+    return _Entry(f"{folder}{os.sep}{name}", fingerprint, int(expires))
 
 
 def _ms(when: datetime) -> int:

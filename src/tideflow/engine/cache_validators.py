@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,6 +58,15 @@ def clock(now: Callable[[], datetime]) -> Iterator[None]:
         yield
     finally:
         _now.reset(token)
+
+
+def use_clock(now: Callable[[], datetime]) -> Token[Callable[[], datetime]]:
+    """Validators read the time from ``now`` until :func:`restore_clock` (the engine's path)."""
+    return _now.set(now)
+
+
+def restore_clock(token: Token[Callable[[], datetime]]) -> None:
+    _now.reset(token)
 
 
 def _unexpired(state: State) -> bool:

@@ -37,7 +37,12 @@ from typing import TYPE_CHECKING, Any
 
 from tideflow.context import context
 from tideflow.engine.cache import CacheStore, cache_key_for
-from tideflow.engine.cache_validators import clock, duration_only, uses_inputs
+from tideflow.engine.cache_validators import (
+    duration_only,
+    restore_clock,
+    use_clock,
+    uses_inputs,
+)
 from tideflow.engine.results import HOME_KEY, LocalResult, ResultError, format_location, home
 from tideflow.parameter import Parameter
 from tideflow.states import Cached, Failed, State
@@ -170,7 +175,8 @@ class Persistence:
         inputs = call.inputs
         parameters = self.ctx.get("parameters", {})
         now = self.now()
-        with clock(self.now):
+        token = use_clock(self.now)
+        try:
             for candidate in store.candidates(key, now):
                 try:
                     accepted = validator(candidate, inputs, parameters)
@@ -193,6 +199,8 @@ class Persistence:
                         cached_result_expiration=expiry,
                         timestamp=now,
                     )
+        finally:
+            restore_clock(token)
         return None
 
     def _cache_key(self) -> str:
