@@ -23,6 +23,7 @@ MARKER = "@@benchmark-rows@@"
 SUITES = [
     ("Engine (LocalExecutor)", "benchmarks.bench_engine"),
     ("Control flow and loops (LocalExecutor)", "benchmarks.bench_control_flow"),
+    ("Caching and targets (LocalExecutor)", "benchmarks.bench_caching"),
     ("Scheduled runs", "benchmarks.bench_schedule"),
     ("Executors", "benchmarks.bench_executors"),
     ("Recording runs", "benchmarks.bench_recording"),

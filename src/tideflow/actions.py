@@ -343,9 +343,16 @@ def cancel(
     return changed
 
 
-def retry(store: RunStore, run_id: str, *, at: datetime) -> FlowRunRecord:
+def retry(
+    store: RunStore, run_id: str, *, at: datetime, from_failed: bool = False
+) -> FlowRunRecord:
     """Give failed run ``run_id`` (any unique id prefix) another attempt, as soon as its
     deployment has room. The run as it is now (``Retrying``).
+
+    With ``from_failed``, the attempt reruns only the tasks that did not succeed, what is
+    downstream of them, and tasks whose results cannot be read back; the others keep their
+    results (see :mod:`tideflow.engine.resume`). The wish is recorded with the ``retry`` action
+    event, where the run's process reads it.
 
     Raises:
         RunNotFoundError, AmbiguousRunError: ``run_id`` names no run, or several.
@@ -367,12 +374,16 @@ def retry(store: RunStore, run_id: str, *, at: datetime) -> FlowRunRecord:
             f"run {run.id} belongs to deployment {run.deployment!r}, which no longer exists, "
             "so no service would start it; deploy it again first"
         )
-    message = f"Attempt {run.attempts + 1}, retried on request after {run.state}."
+    how = " from its failed tasks" if from_failed else ""
+    message = f"Attempt {run.attempts + 1}, retried{how} on request after {run.state}."
     changed = store.reschedule(run.id, at=at, message=message)
     if changed is None:  # it changed state meanwhile
         current = store.get_flow_run(run.id).state
         raise ActionError(f"run {run.id} is {current} now; only a failed run can be retried")
-    _record_action(store, "retry", at, changed, {"attempt": changed.attempts})
+    data: dict[str, Any] = {"attempt": changed.attempts}
+    if from_failed:
+        data["from_failed"] = True
+    _record_action(store, "retry", at, changed, data)
     return changed
 
 

@@ -57,7 +57,11 @@ class Flow(FlowFiles):
         on_failure: ``fn(flow, state)`` called when a run fails.
         validate: check every edge as it is added (its key must be an argument of the
             downstream task, at most one edge per key). Cycles are refused either way.
+        result: a :class:`~tideflow.engine.results.Result` every task's value is written
+            through, unless the task has its own ``result`` or ``checkpoint=False``.
     """
+
+    result: Any = None  # Flow(result=...); also what a flow unpickled from an older version has
 
     def __init__(
         self,
@@ -70,6 +74,7 @@ class Flow(FlowFiles):
         state_handlers: Sequence[FlowStateHandler] | None = None,
         on_failure: Callable[[Flow, State], None] | None = None,
         validate: bool | None = None,
+        result: Any = None,
     ) -> None:
         if not isinstance(name, str) or not name.strip():
             raise FlowDefinitionError(f"a Flow needs a non-empty name, got {name!r}")
@@ -78,6 +83,7 @@ class Flow(FlowFiles):
         self.executor = executor
         self.state_handlers: list[FlowStateHandler] = list(state_handlers or ())
         self.on_failure = on_failure
+        self.result = result
         self.graph = Graph(name)
         self.constants: dict[Task, dict[str, Any]] = {}
         self._tasks: dict[str, Task] = {}
@@ -393,7 +399,9 @@ class Flow(FlowFiles):
 
     def copy(self) -> Flow:
         """A new flow with the same tasks, edges, constants and settings."""
-        new = Flow(self.name, self.schedule, self.executor, on_failure=self.on_failure)
+        new = Flow(
+            self.name, self.schedule, self.executor, on_failure=self.on_failure, result=self.result
+        )
         new.state_handlers = list(self.state_handlers)
         new.graph = Graph.from_dict(self.graph.to_dict())
         new._tasks = dict(self._tasks)

@@ -261,10 +261,28 @@ class Success(Finished):
 
 
 class Cached(Success):
-    """Success taken from a cache instead of running the task."""
+    """A success kept in the cache (``cache_for``) or taken from it, or from a ``target``,
+    instead of running the task. ``cached_inputs``, ``cached_parameters`` and
+    ``cached_result_expiration`` are what cache validators compare against."""
 
     color = "#ffa500"
-    __slots__ = ()
+    __slots__ = ("cached_inputs", "cached_parameters", "cached_result_expiration")
+
+    def __init__(
+        self,
+        message: str | None = None,
+        result: Any = None,
+        *,
+        cached_inputs: dict[str, Any] | None = None,
+        cached_parameters: dict[str, Any] | None = None,
+        cached_result_expiration: datetime | None = None,
+        timestamp: datetime | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message, result, timestamp=timestamp, context=context)
+        self.cached_inputs = cached_inputs
+        self.cached_parameters = cached_parameters
+        self.cached_result_expiration = cached_result_expiration
 
 
 class Mapped(Success):

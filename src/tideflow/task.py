@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy as copy_module
 import inspect
 import typing
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import timedelta
@@ -122,10 +123,30 @@ class Task(TaskOperators):
         state_handlers: ``fn(task, old_state, new_state) -> State | None`` called on each change.
         on_failure: ``fn(task, state)`` called when the task fails.
         log_stdout: send ``print`` output inside the task to the task's logger.
-        checkpoint: keep the task's return value in the run history (it must be
-            JSON-serialisable; other values are reported and not kept).
+        checkpoint: keep the task's return value: through its ``result`` (or the flow's) when
+            there is one, else in the run history (it must then be JSON-serialisable).
+            ``checkpoint=False`` writes nothing, even with a ``result`` or ``target``.
+        cache_for: seconds or timedelta to keep a successful result in the cache
+            (``$TIDEFLOW_HOME/cache``); later runs, in any process, reuse it meanwhile.
+        cache_validator: ``fn(state, inputs, parameters) -> bool`` deciding whether a cached
+            result may be used (default with ``cache_for``: ``duration_only``; see
+            :mod:`tideflow.engine.cache_validators`).
+        cache_key: share the cache between every task (of any flow) with this key (default:
+            the flow's name and the task's key).
+        result: a :class:`~tideflow.engine.results.Result` the return value is written
+            through (default: the flow's ``result``).
+        target: a location template (``"{task_name}-{today}"``) or ``fn(**names) -> str``; when
+            the task's result exists there, the task is not run and ends ``Cached`` with it.
         nout: number of results for tuple unpacking (``a, b = split(x)``).
     """
+
+    # Class-level defaults of the caching options: a task unpickled from an older version, or a
+    # subclass that sets up its own attributes, reads as "no caching".
+    cache_for: timedelta | None = None
+    cache_validator: Callable[..., bool] | None = None
+    cache_key: str | None = None
+    result: Any = None
+    target: str | Callable[..., str] | None = None
 
     def __init__(
         self,
@@ -141,8 +162,13 @@ class Task(TaskOperators):
         state_handlers: Sequence[StateHandler] | None = None,
         on_failure: Callable[[Task, State], None] | None = None,
         log_stdout: bool = False,
-        checkpoint: bool = False,
+        checkpoint: bool | None = None,
         nout: int | None = None,
+        cache_for: float | timedelta | None = None,
+        cache_validator: Callable[..., bool] | None = None,
+        cache_key: str | None = None,
+        result: Any = None,
+        target: str | Callable[..., str] | None = None,
     ) -> None:
         self.name = name or type(self).__name__
         self.slug = slug
@@ -155,6 +181,7 @@ class Task(TaskOperators):
         self.on_failure = on_failure
         self.log_stdout = log_stdout
         self.checkpoint = checkpoint
+        self._set_caching(cache_for, cache_validator, cache_key, result, target)
         if nout is None:
             nout = _tuple_length(self._callable())
         if nout is not None and (not isinstance(nout, int) or nout < 1):
@@ -190,6 +217,49 @@ class Task(TaskOperators):
             self.retry_on = (retry_on,)
         else:
             self.retry_on = tuple(retry_on)
+
+    def _set_caching(
+        self,
+        cache_for: float | timedelta | None,
+        cache_validator: Callable[..., bool] | None,
+        cache_key: str | None,
+        result: Any,
+        target: str | Callable[..., str] | None,
+    ) -> None:
+        seconds = _seconds(cache_for, "cache_for", self.name)
+        self.cache_for = None if seconds is None else timedelta(seconds=seconds)
+        if cache_validator is not None and not callable(cache_validator):
+            raise TaskDefinitionError(
+                f"task {self.name!r}: cache_validator must be a function such as "
+                f"tideflow.engine.cache_validators.all_inputs, got {cache_validator!r}"
+            )
+        if cache_validator is not None and cache_for is None:
+            warnings.warn(
+                f"task {self.name!r}: cache_validator was given without cache_for, so nothing "
+                "is cached; give cache_for=timedelta(...) too",
+                UserWarning,
+                stacklevel=4,
+            )
+        self.cache_validator = cache_validator
+        if cache_key is not None and (not isinstance(cache_key, str) or not cache_key):
+            raise TaskDefinitionError(
+                f"task {self.name!r}: cache_key must be a non-empty string, got {cache_key!r}"
+            )
+        self.cache_key = cache_key
+        if result is not None and not all(
+            callable(getattr(result, m, None)) for m in ("exists", "read", "write")
+        ):
+            raise TaskDefinitionError(
+                f"task {self.name!r}: result must be a Result such as "
+                f"tideflow.engine.results.LocalResult(dir=...), got {result!r}"
+            )
+        self.result = result
+        if target is not None and not (isinstance(target, str) and target) and not callable(target):
+            raise TaskDefinitionError(
+                f"task {self.name!r}: target must be a location template such as "
+                f"'{{task_name}}-{{today}}' or a function returning one, got {target!r}"
+            )
+        self.target = target
 
     # -- what runs ---------------------------------------------------------------------------
 
@@ -306,6 +376,10 @@ class Task(TaskOperators):
         block_tags = current_tags()  # `with tags(...)` around the call
         if block_tags:
             new.tags = new.tags | block_tags
+        if task_args.keys() & {"cache_for", "cache_validator", "cache_key", "result", "target"}:
+            new._set_caching(
+                new.cache_for, new.cache_validator, new.cache_key, new.result, new.target
+            )
         return new
 
     def set_upstream(

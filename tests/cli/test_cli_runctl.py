@@ -93,6 +93,18 @@ def test_retry_gives_a_failed_run_another_attempt(store: RunStore) -> None:
     assert error(invoke("retry", run.id)).startswith(f"run {run.id} is Retrying; only a failed")
 
 
+def test_retry_from_failed_records_the_wish_for_the_run_s_process(store: RunStore) -> None:
+    run = actions.trigger(store, "etl", at=T0)
+    store.claim(run.id, at=T0, host="box", pid=5)
+    store.finish(run.id, "Crashed", "gone", at=T0)
+    result = ok("retry", run.id, "--from-failed")
+    assert f"Run {run.id} will run again from its failed tasks (attempt 2)" in " ".join(
+        result.stdout.split()
+    )
+    [event] = [e for e in store.events(kinds=["action"], flow_run_id=run.id) if e.name == "retry"]
+    assert event.data == {"attempt": 2, "from_failed": True}
+
+
 def test_events_lists_the_log_and_json_keeps_the_api_s_field_names(store: RunStore) -> None:
     run = actions.trigger(store, "etl", at=T0)
     lines = [line.split()[3:] for line in ok("events").stdout.splitlines()]

@@ -4,7 +4,8 @@ on one run.
 Thin over :func:`tideflow.actions.cancel`, :func:`tideflow.actions.retry` and
 :func:`tideflow.actions.resume_run`. A waiting run is
 cancelled at once; a running one is stopped by the service on its host (its whole process tree)
-within a tick. A failed run retried waits for room under its deployment's limits like any run.
+within a tick. A failed run retried waits for room under its deployment's limits like any run;
+with ``--from-failed`` it reruns only its failed branch (see :mod:`tideflow.engine.resume`).
 """
 
 from __future__ import annotations
@@ -41,12 +42,23 @@ def cancel_command(
         say(f"Run {run.id} is {run.state}.")
 
 
-def retry_command(run_id: Annotated[str, typer.Argument(help=_RUN_HELP)]) -> None:
+def retry_command(
+    run_id: Annotated[str, typer.Argument(help=_RUN_HELP)],
+    from_failed: Annotated[
+        bool,
+        typer.Option(
+            "--from-failed",
+            help="Rerun only the failed tasks and what depends on them; tasks that succeeded "
+            "keep their results when these can be read back.",
+        ),
+    ] = False,
+) -> None:
     """Give a failed run of a deployment another attempt; the service starts it."""
     with deployment_store() as store:
-        run = actions.retry(store, run_id, at=datetime.now(UTC))
+        run = actions.retry(store, run_id, at=datetime.now(UTC), from_failed=from_failed)
+    how = " from its failed tasks" if from_failed else ""
     say(
-        f"Run {run.id} will run again (attempt {run.attempts}); the service starts it: "
+        f"Run {run.id} will run again{how} (attempt {run.attempts}); the service starts it: "
         f"tideflow logs {run.id} --follow"
     )
 

@@ -62,13 +62,23 @@ def run(
     scheduled_start_time: datetime | None = None,
     progress: bool | None = None,
     store: RunStore | _Default | None = DEFAULT_STORE,
+    task_states: Mapping[Any, State] | None = None,
+    state: State | None = None,
     **named_parameters: Any,
 ) -> State:
-    """Run ``flow``; see :meth:`tideflow.Flow.run`."""
+    """Run ``flow``; see :meth:`tideflow.Flow.run`.
+
+    ``task_states={task: state}`` gives tasks their states up front: a task given a finished
+    state does not run and its result feeds its downstream tasks (Prefect 1's semantics).
+    ``state``: a finished flow-run state is returned as it is, without running anything.
+    """
     declared = {p.name for p in flow.parameters()}
     return_tasks = (
         None if "return_tasks" in declared else named_parameters.pop("return_tasks", None)
     )
+    if state is not None and state.is_finished():
+        flow_logger().info("Flow run is already %s; nothing runs.", state.name)
+        return state
     given = {**(parameters or {}), **named_parameters}
     values = resolve_parameters(flow, given)
     flow.validate()
@@ -79,6 +89,7 @@ def run(
         "observers": observers,
         "progress": progress,
         "store": store,
+        "task_states": _task_keys(flow, task_states),
     }
     if flow.schedule is not None and run_on_schedule is not False:
 
@@ -117,6 +128,7 @@ def run_once(
     deployment: str | None = None,
     claimed: bool = False,
     parent: tuple[str, str] | None = None,
+    task_states: Mapping[str, State] | None = None,
 ) -> State:
     """One run of ``flow`` with already-checked ``parameters``, recorded in ``store``.
 
@@ -152,7 +164,24 @@ def run_once(
     chosen = executor or flow.executor or LocalExecutor()
     gate = SlotGate.for_run(recording_into, flow, run_id, clock.now)
     with registered(run_id, recording_into):
-        return FlowRunner(flow, chosen, info, clock, watchers, gate).run()
+        return FlowRunner(flow, chosen, info, clock, watchers, gate, task_states=task_states).run()
+
+
+def _task_keys(flow: Flow, task_states: Mapping[Any, State] | None) -> dict[str, State] | None:
+    """``task_states`` keyed by task key (given by task or by key)."""
+    if not task_states:
+        return None
+    keyed: dict[str, State] = {}
+    for task, given in task_states.items():
+        if not isinstance(given, State):
+            raise TypeError(
+                f"flow.run(task_states=...): the state of {task!r} must be a tideflow.states "
+                f"State such as Success(result=...), got {given!r}"
+            )
+        keyed[task if isinstance(task, str) and task in flow.graph.nodes else flow.key(task)] = (
+            given
+        )
+    return keyed
 
 
 def _resolve_store(store: RunStore | _Default | None) -> RunStore | None:

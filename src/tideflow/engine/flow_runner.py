@@ -44,6 +44,7 @@ from tideflow.engine.approval import await_approval, in_run_order
 from tideflow.engine.limits import POLL_SECONDS, SlotGate
 from tideflow.engine.logs import flow_logger
 from tideflow.engine.observers import FlowRunInfo, RunObserver
+from tideflow.engine.persistence import run_context_additions
 from tideflow.engine.readiness import Readiness, Unit
 from tideflow.engine.task_runner import TaskCall
 from tideflow.engine.units import Source, run_unit
@@ -90,8 +91,10 @@ class FlowRunner:
         clock: Clock,
         observers: Sequence[RunObserver] = (),
         gate: SlotGate | None = None,
+        task_states: Mapping[str, State] | None = None,
     ) -> None:
         self.flow = flow
+        self.task_states = dict(task_states or {})
         self._gate = gate  # concurrency limits (engine/limits.py); None: no limited tag
         self._queued: list[Unit] = []  # ready units waiting for a slot
         self._full: set[str] = set()  # tags found full in this pass over the ready units
@@ -103,7 +106,7 @@ class FlowRunner:
         self.history: dict[str, list[State]] = {}
         self._done: queue.SimpleQueue[Item] = queue.SimpleQueue()
         self._seq = itertools.count()
-        self._context: Mapping[str, Any] = run.context
+        self._context: Mapping[str, Any] = {**run.context, **run_context_additions(flow)}
         self._chained = executor.chains_futures
         self._handles: dict[Unit, FutureLike[list[State]]] = {}
         # Live states: none without observers; else the executor's relay, or (None) our own.
@@ -130,7 +133,7 @@ class FlowRunner:
         log.info("Beginning flow run %r for flow %r", self.run_info.flow_run_id, self.flow.name)
         for handler in self.flow.state_handlers:  # Pending -> Running, as in Prefect 1
             handler(self.flow, Pending("Flow run pending."), state)
-        ready = Readiness.start(self.flow, chained=self._chained)
+        ready = Readiness.start(self.flow, chained=self._chained, given=self.task_states)
         try:
             with self.executor.start():
                 self._loop(ready)

@@ -89,16 +89,27 @@ class Readiness:
     _down: dict[str, list[str]] = field(default_factory=dict)
     # Passes a mapped parent's own state through its task's state handlers (set by the run loop).
     on_parent: Callable[[str, State], State] | None = None
+    given: dict[str, State] = field(default_factory=dict)
 
     @classmethod
-    def start(cls, flow: Flow, chained: bool = False) -> Readiness:
+    def start(
+        cls, flow: Flow, chained: bool = False, given: dict[str, State] | None = None
+    ) -> Readiness:
+        """Bookkeeping for a run of ``flow``. ``given`` states (``flow.run(task_states=...)``):
+        a finished one stands for its task, which does not run (its downstream tasks get its
+        result once its upstream tasks are done, as if it had run); an unfinished one is where
+        its task starts from (a ``Retrying`` state carries its attempt count on)."""
         graph = flow.graph
         mapped = frozenset(k for k in graph.nodes if any(e.mapped for e in graph.upstream_edges(k)))
         waiting = {k: len(graph.upstream(k)) for k in graph.toposort()}
         ready = cls(flow, chained, waiting, mapped=mapped, on_parent=_through_handlers(flow))
-        for key, count in waiting.items():
-            if count == 0:
-                ready._unblocked(key)
+        for key, state in (given or {}).items():
+            if isinstance(state, Finished):
+                ready.given[key] = state
+            else:
+                ready.states[key] = state
+        for key in [k for k, count in waiting.items() if count == 0]:
+            ready._unblocked(key)  # (a given state may unblock later keys: listed first)
         return ready
 
     # -- which upstream event unblocks a downstream task ------------------------------------
@@ -130,7 +141,9 @@ class Readiness:
         return keys
 
     def _unblocked(self, key: str) -> None:
-        if key in self.mapped:
+        if self.given and key in self.given:
+            self._settle_without_children(key, self.given[key])
+        elif key in self.mapped:
             self._expand(key)
         else:
             self.ready.append((key, None))

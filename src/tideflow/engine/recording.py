@@ -4,7 +4,8 @@
 starts; then, as they happen, every task state change, every log line of the run (task loggers,
 the flow logger, and any logger a task uses while it runs; records replayed from Dask workers
 included), each task's metrics and artifacts (:mod:`tideflow.results`) and the return value of
-tasks marked ``checkpoint=True``; and the run's final state when it ends.
+tasks marked ``checkpoint=True`` (or where a task's ``Result`` wrote it, see
+:mod:`tideflow.engine.persistence`); and the run's final state when it ends.
 
 Everything but the first and last write goes through a :class:`~tideflow.engine.run_writer.
 RunWriter`, the helper every run process shares: buffers flushed every
@@ -49,6 +50,7 @@ from tideflow.context import context
 from tideflow.durations import parse_duration
 from tideflow.engine.logs import ROOT, capturing, flow_logger
 from tideflow.engine.observers import Approval, FlowRunInfo, PauseHold, RunObserver
+from tideflow.engine.persistence import LOCATION_ARTIFACT
 from tideflow.engine.run_writer import (
     FLUSH_SECONDS,
     HEARTBEAT_SECONDS,
@@ -220,7 +222,10 @@ class StoreRecorder(RunObserver):
         if outputs:
             for output in outputs:
                 writer.rows.append(_result_row(run.flow_run_id, key, map_index, output))
-        if task.checkpoint and not secret and state.is_successful() and not state.is_skipped():
+        persisted = state.context.get("persisted") if state.context else None
+        if persisted is not None and not secret:
+            self._persisted(writer, run.flow_run_id, key, task, state, map_index, persisted)
+        elif task.checkpoint and not secret and state.is_successful() and not state.is_skipped():
             self._checkpoint(writer, run.flow_run_id, key, task, state, map_index)
 
     def hold_paused(self, run: FlowRunInfo, waiting: Sequence[str]) -> PauseHold | None:
@@ -237,6 +242,36 @@ class StoreRecorder(RunObserver):
         _prune_if_due(self.store)
 
     # -- internals -----------------------------------------------------------------------------
+
+    @classmethod
+    def _persisted(
+        cls,
+        writer: RunWriter,
+        run_id: str,
+        key: str,
+        task: Task,
+        state: State,
+        map_index: int | None,
+        persisted: tuple[str, str | None],
+    ) -> None:
+        """Where a Result put the task's value (or the value, for a PrefectResult), so that
+        ``tideflow retry --from-failed`` can read it back."""
+        kind, location = persisted
+        if kind == "store":
+            cls._checkpoint(writer, run_id, key, task, state, map_index)
+            return
+        writer.rows.append(
+            ResultRow(
+                flow_run_id=run_id,
+                task_key=key,
+                map_index=map_index,
+                name=LOCATION_ARTIFACT,
+                kind="artifact",
+                value=location,
+                number=None,
+                timestamp=state.timestamp,
+            )
+        )
 
     @staticmethod
     def _checkpoint(

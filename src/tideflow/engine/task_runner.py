@@ -36,6 +36,7 @@ from typing import Any
 
 from tideflow.context import use_context
 from tideflow.engine.logs import stdout_to, task_logger
+from tideflow.engine.persistence import Persistence, uses_persistence
 from tideflow.engine.timeouts import TaskTimeout, call_with_timeout
 from tideflow.graph import Edge
 from tideflow.results import collect_outputs
@@ -106,8 +107,14 @@ def run_task(call: TaskCall, now: Now = utcnow, live: Live | None = None) -> lis
     if isinstance(call.state, Resume):
         ctx["resume"] = True
     history = _History(task, call.state)
+    # Targets, cache and results (engine/persistence.py): one check when none is used.
+    kept = Persistence(call, ctx, now, logger) if uses_persistence(task, ctx) else None
     with use_context(ctx):
-        early = upstream_verdict(task, call.upstream_states) if call.run_count == 1 else None
+        early = None
+        if call.run_count == 1:
+            early = kept.from_target() if kept is not None else None
+            early = early or upstream_verdict(task, call.upstream_states)
+            early = early or (kept.from_cache() if kept is not None else None)
         if early is not None:
             history.move(early)
             return history.states
@@ -123,6 +130,8 @@ def run_task(call: TaskCall, now: Now = utcnow, live: Live | None = None) -> lis
                     task_loop_count=ctx["task_loop_count"],
                     task_loop_result=ctx["task_loop_result"],
                 )
+        if kept is not None and type(final) is Success:
+            final = kept.after_success(final)
         failed = final.context.pop(_FAILED, None) if isinstance(final, Retrying) else None
         # The handlers see a failure before its retry, as in Prefect 1; a handler that turns
         # it into something else than a failure stops the retry.

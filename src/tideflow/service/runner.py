@@ -36,12 +36,14 @@ from tideflow.deployments import Deployment, ExecutorSpec
 from tideflow.engine.api import run_once
 from tideflow.engine.logs import ensure_handler
 from tideflow.engine.parameters import resolve_parameters
+from tideflow.engine.resume import from_failed_requested, resume_states
 from tideflow.engine.run_writer import RunNotClaimedError, RunWriter, take_over
 from tideflow.entrypoints import load_flow, load_module, split_ref
 from tideflow.executors.base import Executor
 from tideflow.flow import Flow
 from tideflow.secrets import MaskSecrets, mask
 from tideflow.service.registry import deployment_of
+from tideflow.states import State
 from tideflow.store import FlowRunRecord, LogLine, RunStore, configured_location, open_store
 from tideflow.store.base import deployment_not_found
 
@@ -157,6 +159,7 @@ def _run_flow(store: RunStore, run: FlowRunRecord, loaded: Loaded) -> str:
         flow = loaded.flow()
         parameters = resolve_parameters(flow, run.parameters)
         executor = loaded.executor or executor_for(loaded.deployment.executor)
+        task_states = _resumed_states(store, run, flow)
     except Exception as exc:
         # The run cannot start (a missing file, a syntax error, a bad parameter): say why in
         # the run's own state rather than leave the service to find a dead process.
@@ -176,8 +179,27 @@ def _run_flow(store: RunStore, run: FlowRunRecord, loaded: Loaded) -> str:
         store=store,
         deployment=loaded.deployment.name,
         claimed=True,
+        task_states=task_states,
     )
     return state.name
+
+
+def _resumed_states(store: RunStore, run: FlowRunRecord, flow: Flow) -> dict[str, State] | None:
+    """The task states to start from when this attempt was asked to resume from the failed
+    tasks (``tideflow retry RUN --from-failed``), else None (the whole flow runs)."""
+    if run.attempts < 2 or not from_failed_requested(store, run.id, run.attempts):
+        return None
+    resumed = resume_states(flow, store, run.id)
+    log.info(
+        "Run %s, attempt %d: resuming from the failed tasks; %d task(s) keep their earlier "
+        "result, %d run again: %s",
+        run.id,
+        run.attempts,
+        len(resumed.task_states),
+        len(resumed.rerun),
+        ", ".join(resumed.rerun) or "none",
+    )
+    return resumed.task_states
 
 
 def _run_other(store: RunStore, run: FlowRunRecord, loaded: Loaded) -> str:
