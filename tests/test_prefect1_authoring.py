@@ -64,7 +64,7 @@ def test_unpacking_a_mapped_task_is_refused_with_what_to_do() -> None:
 def test_prefect_1_run_options_are_named_as_such_not_as_unknown_parameters() -> None:
     with Flow("options") as flow:
         inc(1)
-    for option in ("runner_cls", "task_contexts", "state", "task_runner_state_handlers"):
+    for option in ("runner_cls", "task_contexts", "task_runner_state_handlers"):
         with pytest.raises(TideflowError, match=rf"flow.run\({option}=...\) is a Prefect 1 run"):
             flow.run(**{option: None})
     with pytest.raises(ParameterError, match="unknown parameter 'colour'"):

@@ -169,3 +169,27 @@ def test_env_var_secret_casts_defaults_to_none_or_raises(monkeypatch: pytest.Mon
 def test_secret_tasks_never_checkpoint() -> None:
     assert PrefectSecret("X", checkpoint=True).checkpoint is False
     assert EnvVarSecret("X", checkpoint=True).checkpoint is False
+
+
+def test_a_secret_task_is_never_written_through_a_result_or_cached(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from tideflow.engine.results import LocalResult
+
+    results = tmp_path / "results"
+
+    @task
+    def use(password: str) -> int:
+        return len(password)
+
+    secret = PrefectSecret("VAULT_TOKEN", cache_for=timedelta(hours=1))
+    with Flow("persisting", result=LocalResult(dir=str(results))) as flow:
+        out = use(secret)
+    state = flow.run(context={"secrets": {"VAULT_TOKEN": "s3cr3t-value"}}, store=None)
+    assert state.result[out].result == len("s3cr3t-value")
+    written = [p for p in results.rglob("*") if p.is_file()]
+    assert written, "the ordinary task's value was written through the flow's result"
+    assert not any(b"s3cr3t-value" in p.read_bytes() for p in written)
+    home = Path(os.environ["TIDEFLOW_HOME"])
+    kept = [p for p in home.rglob("*") if p.is_file()]
+    assert not any(b"s3cr3t-value" in p.read_bytes() for p in kept), "not in the cache either"

@@ -7,12 +7,15 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from tests.store.test_conformance import flow_run
 
-from tideflow import Flow, task
+from tideflow import Flow, task, triggers
+from tideflow.actions import resume_run
 from tideflow.clock import FakeClock
 from tideflow.engine.limits import SlotGate
 from tideflow.executors import LocalDaskExecutor
@@ -176,3 +179,58 @@ def test_two_runs_in_two_processes_share_one_limit(tmp_path: Path) -> None:
         ]
         assert queued  # some task visibly waited for the other run's slot
         assert store.concurrency_limits()[0].in_use == 0
+
+
+class ScriptedClock(FakeClock):
+    """A fake clock that does one scripted thing (if any) each time the run loop sleeps."""
+
+    def __init__(self, start: datetime, steps: list[Callable[[], object]]) -> None:
+        super().__init__(start)
+        self.steps = steps
+
+    def sleep(self, seconds: float) -> None:
+        super().sleep(seconds)
+        if self.steps:
+            self.steps.pop(0)()
+
+
+def test_a_task_approved_after_a_pause_waits_for_a_slot_of_its_limit() -> None:
+    store = MemoryStore()
+    store.set_concurrency_limit("db", 1, NOW)
+    store.create_flow_run(flow_run("other", state="Running", start_time=NOW, heartbeat=NOW))
+    released: list[bool] = []  # whether 'other' had given its slot back when the task ran
+    ran_after_release: list[bool] = []
+
+    @task(tags=["db"], trigger=triggers.manual_only)
+    def load() -> int:
+        ran_after_release.append(bool(released))
+        return 1
+
+    with Flow("approved-load") as flow:
+        load()
+
+    def resume() -> None:
+        (paused,) = [r for r in store.list_flow_runs() if r.id != "other"]
+        resume_run(store, paused.id, at=NOW)
+        # Someone else takes the only slot before the approved task asks for it.
+        assert acquire_for("other") == []
+
+    def acquire_for(run_id: str) -> list[str]:
+        return store.acquire_slots(
+            {"db"},
+            flow_run_id=run_id,
+            task_key="x",
+            map_index=None,
+            at=NOW,
+            stale_before=NOW - timedelta(hours=1),
+        )
+
+    clock = ScriptedClock(
+        NOW,
+        [resume, lambda: None, lambda: (store.release_slots("other"), released.append(True))],
+    )
+    state = flow.run(store=store, clock=clock)
+    assert state.is_successful(), state.message
+    assert ran_after_release == [True], "the approved task waited for 'other' to give the slot back"
+    history = [s.name for s in state.context["task_history"]["load"]]
+    assert history[:3] == ["Paused", "Resume", "Queued"], history

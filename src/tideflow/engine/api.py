@@ -76,6 +76,8 @@ def run(
     return_tasks = (
         None if "return_tasks" in declared else named_parameters.pop("return_tasks", None)
     )
+    if "state" in declared and state is not None:  # a parameter named like the run option
+        named_parameters["state"], state = state, None
     if state is not None and state.is_finished():
         flow_logger().info("Flow run is already %s; nothing runs.", state.name)
         return state

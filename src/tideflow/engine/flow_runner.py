@@ -260,12 +260,24 @@ class FlowRunner:
                 again.append(unit)
         unrun, self._unrun = in_run_order(self.flow, self._unrun), []
         for unit in [*again, *unrun]:  # one by one: each may take the future of one before it
+            if self._gate is not None:
+                self._wait_for_slots(unit, self._gate)
             future = self.executor.submit(run_unit, *self._call_args(ready, unit))
             if self._chained:
                 self._handles[unit] = future
             ready.running.add(unit)
             self._when_done(unit, future)
         return True
+
+    def _wait_for_slots(self, unit: Unit, gate: SlotGate) -> None:
+        """Take ``unit``'s slots before it runs after an approval, waiting for them here: only
+        approved units are left at this point, so waiting holds up no other task of the run."""
+        while True:
+            self._full.clear()
+            if self._admitted(unit, gate):
+                return
+            self._queued.remove(unit)
+            self.clock.sleep(POLL_SECONDS)
 
     def _end_paused(self, ready: Readiness, paused: list[Unit], answer: str) -> None:
         """The run was cancelled (or ended by someone else) while it waited: its paused units

@@ -14,7 +14,6 @@ from tideflow.parameter import Parameter
 PREFECT1_RUN_OPTIONS = {
     "runner_cls": "Tideflow has one flow runner; drop runner_cls (state_handlers= on the flow "
     "and its tasks, and observers=, do what custom runners were written for)",
-    "state": "a Tideflow flow run always starts afresh; drop state=",
     "task_contexts": "pass values for the whole run with context={...}, or set them inside the "
     "task with `with tideflow.context(...)`",
     "task_runner_state_handlers": "give the tasks state_handlers=[...] instead",
