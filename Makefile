@@ -43,9 +43,10 @@ types: $(VENV)/.installed-dev
 	$(BIN)/mypy --strict src/tideflow
 
 # The suite without the soak and chaos tests (under 6 minutes on 2 cores); CI also runs `slow`.
+# Two pytest workers, a test file each at a time: many tests wait on processes they started.
 unit: $(VENV)/.installed-dev
 	bash scripts/ensure-graphviz.sh
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -m "not slow" -n 2 --dist loadfile --durations=15
 
 # The soak and chaos tests: services and run processes killed at random, for minutes.
 slow: $(VENV)/.installed-dev

@@ -13,12 +13,18 @@ and are skipped with a note saying how to enable them when it is missing:
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from tideflow.clock import FakeClock
+
+# pytest-xdist's workers start with COLUMNS=80, and Rich fixes a console's width to COLUMNS when
+# the console is made (at import of tideflow.cli.output), so CLI tables would wrap: tests that
+# print tables set the width they read with monkeypatch instead.
+os.environ.pop("COLUMNS", None)
 
 
 @pytest.fixture(autouse=True)

@@ -114,7 +114,8 @@ skips in the order of the waiting runs (scheduled time, then run id).
 ...     schedule=IntervalSchedule(interval=timedelta(minutes=1)))
 >>> at = datetime(2026, 3, 1, 12, 0, 30, tzinfo=UTC)
 >>> plan(at, [every_minute], {"etl": History(registered_at=at - timedelta(seconds=45))})
-[Create(deployment='etl', scheduled_time=datetime.datetime(2026, 3, 1, 12, 0, tzinfo=...))]
+[Create(deployment='etl', scheduled_time=datetime.datetime(2026, 3, 1, 12, 0, tzinfo=...),
+        parameters={})]
 """
 
 from __future__ import annotations
