@@ -83,7 +83,7 @@ def third_time_lucky() -> int:
 
 @task(timeout=0.5)
 def sleeps_too_long() -> str:
-    time.sleep(10)
+    time.sleep(30)
     return "never"
 
 

@@ -219,7 +219,7 @@ def test_a_task_over_its_timeout_ends_timed_out_and_the_flow_goes_on(executor: E
         other = inc(one())
     started = time.monotonic()
     state = flow.run(executor=executor)
-    assert time.monotonic() - started < 8  # the task sleeps 10 s; the run did not wait for it
+    assert time.monotonic() - started < 25  # the task sleeps 30 s; the run did not wait for it
     assert isinstance(state.result[slow], TimedOut)
     assert state.result[slow].message == "task timed out after 0.5 s"
     assert isinstance(state.result[after], TriggerFailed)
