@@ -29,12 +29,8 @@ FLOWS = dedent(
 
 
 @pytest.fixture(autouse=True)
-def _store_on(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv("TIDEFLOW_STORE", raising=False)
-    monkeypatch.delenv("TIDEFLOW_DATABASE_URL", raising=False)
-    monkeypatch.setenv("COLUMNS", "200")
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "flows.py").write_text(FLOWS)
+def _store_on(cli_store_on: Path) -> None:
+    (cli_store_on / "flows.py").write_text(FLOWS)
 
 
 def test_deploy_with_an_rrule_previews_and_stores_its_fire_times() -> None:

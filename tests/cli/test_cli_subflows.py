@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from click.testing import Result
@@ -22,12 +21,7 @@ runner = CliRunner()
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def _store_on(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv("TIDEFLOW_STORE", raising=False)
-    monkeypatch.delenv("TIDEFLOW_DATABASE_URL", raising=False)
-    monkeypatch.setenv("COLUMNS", "200")
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("cli_store_on")
 
 
 @pytest.fixture

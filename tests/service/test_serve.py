@@ -22,7 +22,6 @@ from tests.executors.support import wait_until
 from tests.service.support import (
     kill,
     start_service,
-    stop_run_processes,
     stop_service,
     tideflow,
     write_flows,
@@ -31,7 +30,7 @@ from tests.service.support import (
 from tideflow import actions
 from tideflow.deployments import load_deployments
 from tideflow.service.processes import pid_alive
-from tideflow.store import FlowRunRecord, sqlite_store
+from tideflow.store import FlowRunRecord
 from tideflow.store.sql import SQLStore
 
 SLOW = 120
@@ -42,19 +41,6 @@ SLOW = 120
 def workspace(tmp_path: Path) -> Path:
     write_flows(tmp_path)
     return tmp_path
-
-
-@pytest.fixture
-def store(workspace: Path) -> Iterator[SQLStore]:
-    opened = sqlite_store(workspace / "tideflow.db")
-    yield opened
-    stop_run_processes(opened)
-    opened.close()
-
-
-@pytest.fixture
-def env(workspace: Path) -> dict[str, str]:
-    return {"TIDEFLOW_DATABASE_URL": f"sqlite:///{workspace / 'tideflow.db'}"}
 
 
 @pytest.fixture

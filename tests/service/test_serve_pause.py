@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 from tests.executors.support import wait_until
-from tests.service.support import start_service, stop_run_processes, stop_service, tideflow
+from tests.service.support import start_service, stop_service, tideflow
 
 from tideflow.service.processes import pid_alive
-from tideflow.store import FlowRunRecord, sqlite_store
+from tideflow.store import FlowRunRecord
 from tideflow.store.sql import SQLStore
 
 SLOW = 120
@@ -80,19 +80,6 @@ def workspace(tmp_path: Path) -> Path:
         )
     )
     return tmp_path
-
-
-@pytest.fixture
-def store(workspace: Path) -> Iterator[SQLStore]:
-    opened = sqlite_store(workspace / "tideflow.db")
-    yield opened
-    stop_run_processes(opened)
-    opened.close()
-
-
-@pytest.fixture
-def env(workspace: Path) -> dict[str, str]:
-    return {"TIDEFLOW_DATABASE_URL": f"sqlite:///{workspace / 'tideflow.db'}"}
 
 
 @pytest.fixture

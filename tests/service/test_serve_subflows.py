@@ -5,14 +5,12 @@ and reads its result, and the store links the two runs."""
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from tests.executors.support import wait_until
-from tests.service.support import start_service, stop_run_processes, stop_service
+from tests.service.support import start_service, stop_service
 
-from tideflow.store import sqlite_store
 from tideflow.store.sql import SQLStore
 
 SLOW = 120
@@ -54,14 +52,6 @@ def workspace(tmp_path: Path) -> Path:
         )
     )
     return tmp_path
-
-
-@pytest.fixture
-def store(workspace: Path) -> Iterator[SQLStore]:
-    opened = sqlite_store(workspace / "tideflow.db")
-    yield opened
-    stop_run_processes(opened)
-    opened.close()
 
 
 def test_a_parent_deployment_starts_a_linked_child_run_that_the_service_runs(
