@@ -13,6 +13,7 @@ import contextlib
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +122,13 @@ def interrupt_from_outside(folder: Path) -> threading.Thread:
     def press_ctrl_c() -> None:
         # A cluster can take minutes to start on a loaded machine: wait as long as the test may.
         wait_until((folder / "started").exists, 280, "the task to start")
-        os.kill(os.getpid(), signal.SIGINT)
+        # Pressed again every 30 s until the run is over, as a user would: twice, in the whole
+        # suite beside two CPU burners, a single press was not turned into KeyboardInterrupt
+        # (never reproduced alone; see the stop notes of 2026-12-08). What this test checks is
+        # that no cluster process outlives an interrupted run.
+        while not (folder / "over").exists():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(30)
 
     thread = threading.Thread(target=press_ctrl_c, name="ctrl-c", daemon=True)
     thread.start()
@@ -151,8 +158,11 @@ def test_no_cluster_process_outlives_a_run_that(
         assert isinstance(flow.run(executor=executor), Failed)
     elif ending == "is stopped by ctrl-c":
         ctrl_c = interrupt_from_outside(tmp_path)
-        with pytest.raises(KeyboardInterrupt):
-            flow.run(executor=executor)
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                flow.run(executor=executor)
+        finally:
+            (tmp_path / "over").touch()
         ctrl_c.join(10)
     else:
         # How the run ends is test_a_keyboard_interrupt_raised_inside_a_task_interrupts_the_run;
