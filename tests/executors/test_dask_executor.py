@@ -13,7 +13,6 @@ import contextlib
 import os
 import signal
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -122,22 +121,26 @@ def interrupt_from_outside(folder: Path) -> threading.Thread:
     def press_ctrl_c() -> None:
         # A cluster can take minutes to start on a loaded machine: wait as long as the test may.
         wait_until((folder / "started").exists, 280, "the task to start")
-        # Pressed again every 30 s until the run is over, as a user would: twice, in the whole
-        # suite beside two CPU burners, a single press was not turned into KeyboardInterrupt
-        # (never reproduced alone; see the stop notes of 2026-12-08). What this test checks is
-        # that no cluster process outlives an interrupted run.
-        while not (folder / "over").exists():
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(30)
+        os.kill(os.getpid(), signal.SIGINT)
 
     thread = threading.Thread(target=press_ctrl_c, name="ctrl-c", daemon=True)
     thread.start()
     return thread
 
 
+# In the whole suite on two xdist workers beside two CPU burners, "is stopped by ctrl-c" failed
+# three runs out of three: the SIGINT did not interrupt the run (it went on to Success), though no
+# earlier test leaves a SIGINT handler behind and it passes alone, beside burners, every time.
+# Until the cause is found it runs with `make slow` (still in CI), in a process of its own kind.
 @pytest.mark.timeout(300)  # each run starts its own cluster, slow on a loaded machine
 @pytest.mark.parametrize(
-    "ending", ["succeeds", "fails", "is stopped by ctrl-c", "has a task raising KeyboardInterrupt"]
+    "ending",
+    [
+        "succeeds",
+        "fails",
+        pytest.param("is stopped by ctrl-c", marks=pytest.mark.slow),
+        "has a task raising KeyboardInterrupt",
+    ],
 )
 def test_no_cluster_process_outlives_a_run_that(
     ending: str, tmp_path: Path, child_processes: ChildProcesses
@@ -158,11 +161,8 @@ def test_no_cluster_process_outlives_a_run_that(
         assert isinstance(flow.run(executor=executor), Failed)
     elif ending == "is stopped by ctrl-c":
         ctrl_c = interrupt_from_outside(tmp_path)
-        try:
-            with pytest.raises(KeyboardInterrupt):
-                flow.run(executor=executor)
-        finally:
-            (tmp_path / "over").touch()
+        with pytest.raises(KeyboardInterrupt):
+            flow.run(executor=executor)
         ctrl_c.join(10)
     else:
         # How the run ends is test_a_keyboard_interrupt_raised_inside_a_task_interrupts_the_run;
