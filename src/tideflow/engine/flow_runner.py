@@ -181,12 +181,7 @@ class FlowRunner:
         while ready.ready:
             units = list(ready.ready)
             ready.ready.clear()
-            calls = [self._call_args(ready, u) for u in units]
-            futures = self.executor.submit_many(run_unit, calls)
-            for unit, future in zip(units, futures, strict=True):
-                self._handles[unit] = future
-                ready.submitted(unit)
-                self._when_done(unit, future)
+            self._submit_batch(ready, units)
 
     def _submit_gated(self, ready: Readiness, gate: SlotGate) -> None:
         """:meth:`_submit_ready` for a run with concurrency limits: a unit with a limited tag
@@ -207,12 +202,16 @@ class FlowRunner:
                 unit = ready.ready.popleft()
                 if self._admitted(unit, gate):
                     units.append(unit)
-            calls = [self._call_args(ready, u) for u in units]
-            futures = self.executor.submit_many(run_unit, calls)
-            for unit, future in zip(units, futures, strict=True):
-                self._handles[unit] = future
-                ready.submitted(unit)
-                self._when_done(unit, future)
+            self._submit_batch(ready, units)
+
+    def _submit_batch(self, ready: Readiness, units: list[Unit]) -> None:
+        """Hand ``units`` to a chaining executor in one batch (see :meth:`_submit_ready`)."""
+        calls = [self._call_args(ready, u) for u in units]
+        futures = self.executor.submit_many(run_unit, calls)
+        for unit, future in zip(units, futures, strict=True):
+            self._handles[unit] = future
+            ready.submitted(unit)
+            self._when_done(unit, future)
 
     def _admitted(self, unit: Unit, gate: SlotGate) -> bool:
         """Whether ``unit`` may be submitted now: it needs no slot, or it got its slots."""
